@@ -1,0 +1,37 @@
+# 传习 Chuanxi — the two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+MANAGE := cd backend && ../$(BIN)/python manage.py
+
+.PHONY: install demo test lint messages check clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(MANAGE) migrate --noinput
+	$(MANAGE) load_demo
+	PORT=$(PORT) $(BIN)/python backend/manage.py serve_demo
+
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+messages: install
+	cd backend && ../$(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete && ../$(BIN)/python manage.py compilemessages
+
+clean:
+	rm -rf $(VENV) .demo

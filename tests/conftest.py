@@ -1,0 +1,85 @@
+import os
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from orgs.models import Role
+from tests.factories import make_member, make_unit
+
+IN_CI = bool(os.environ.get("CI"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that needs PostgreSQL/Redis skips on a laptop's SQLite but fails in CI if they are missing."""
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.fixturenames.append("_require_postgres")
+        if item.get_closest_marker("redis"):
+            item.fixturenames.append("_require_redis")
+
+
+@pytest.fixture
+def _require_postgres(django_db_blocker):
+    if connection.vendor != "postgresql":
+        message = "needs PostgreSQL: set DATABASE_URL=postgres://..."
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def _require_redis():
+    import redis
+    from django.conf import settings
+
+    url = settings.REDIS_URL
+    try:
+        if not url:
+            raise ConnectionError("REDIS_URL is not set")
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except Exception as exc:
+        if IN_CI:
+            pytest.fail(f"needs Redis at REDIS_URL: {exc}")
+        pytest.skip(f"needs Redis: {exc}")
+
+
+@pytest.fixture
+def api():
+    """An API client speaking Chinese unless a test asks otherwise."""
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    return client
+
+
+def login(client: APIClient, user) -> APIClient:
+    client.force_authenticate(user=user)
+    return client
+
+
+@pytest.fixture
+def world(db):
+    """Two districts. District A: streets S1 (communities C1, C2) and S2 (community C3). District B: street T1 (D1)."""
+    a = make_unit(name="中原区", code="410102000000")
+    s1 = make_unit(a, name="秦岭路街道", code="410102010000")
+    s2 = make_unit(a, name="建设路街道", code="410102002000")
+    c1 = make_unit(s1, name="建西社区", code="410102010001")
+    c2 = make_unit(s1, name="杜康社区", code="410102010002")
+    c3 = make_unit(s2, name="电新街社区", code="410102002001")
+    b = make_unit(name="二七区", code="410103000000")
+    t1 = make_unit(b, name="淮河路街道", code="410103001000")
+    d1 = make_unit(t1, name="陇西社区", code="410103001001")
+    return {"A": a, "S1": s1, "S2": s2, "C1": c1, "C2": c2, "C3": c3, "B": b, "T1": t1, "D1": d1}
+
+
+@pytest.fixture
+def people(world):
+    """One person per role at each level of district A's first branch (plus an administrator of B)."""
+    return {
+        "district_admin": make_member(world["A"], Role.ADMINISTRATOR, "district_admin"),
+        "district_officer": make_member(world["A"], Role.OFFICER, "district_officer"),
+        "street_admin": make_member(world["S1"], Role.ADMINISTRATOR, "street_admin"),
+        "street_officer": make_member(world["S1"], Role.OFFICER, "street_officer"),
+        "street_viewer": make_member(world["S1"], Role.VIEWER, "street_viewer"),
+        "community_worker": make_member(world["C1"], Role.WORKER, "community_worker"),
+        "other_admin": make_member(world["B"], Role.ADMINISTRATOR, "other_admin"),
+    }
