@@ -11,4 +11,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api-auth/", include("rest_framework.urls")),
     path("api/v1/", include("orgs.urls")),
+    path("api/v1/", include("tasks.urls")),
 ]

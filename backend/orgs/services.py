@@ -159,10 +159,10 @@ def user_create(
     actor: User,
     username: str,
     real_name: str,
-    mobile: str | None,
-    password: str | None,
     unit: OrgUnit,
     role: str,
+    mobile: str | None = None,
+    password: str | None = None,
 ) -> User:
     """Create an account with its first membership; only an administrator of an ancestor-or-self unit."""
     _require(actor, Action.MANAGE_PEOPLE, unit)

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "common",
     "orgs",
+    "tasks",
 ]
 
 MIDDLEWARE = [
@@ -85,6 +86,7 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "orgs.User"
+AUTHENTICATION_BACKENDS = ["orgs.login_throttle.ThrottledModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
