@@ -17,11 +17,10 @@ def next_code(prefix: str = "T") -> str:
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     real_name = factory.Sequence(lambda n: f"用户{n}")
-    password = factory.PostGenerationMethodCall("set_password", "pass-12345")
+    password = factory.django.Password("pass-12345")
 
 
 def platform_admin() -> User:

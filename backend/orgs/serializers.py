@@ -1,7 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from orgs.models import LEVEL_KEYS, MAX_DEPTH, Level, Membership, OrgEvent, OrgUnit, Role, User, code_validator
+from orgs.models import LEVEL_KEYS, MAX_DEPTH, Level, Membership, OrgEvent, OrgUnit, Role, User, code_validator, mobile_validator
 
 
 def level_key(level: int) -> str:
@@ -134,7 +134,9 @@ class UserOutputSerializer(serializers.ModelSerializer):
 class UserCreateSerializer(serializers.Serializer):
     username = serializers.RegexField(r"^[\w.@+-]{3,150}$", max_length=150)
     real_name = serializers.CharField(max_length=50)
-    mobile = serializers.CharField(max_length=11, required=False, allow_blank=True, allow_null=True)
+    mobile = serializers.CharField(
+        max_length=11, required=False, allow_blank=True, allow_null=True, validators=[mobile_validator]
+    )
     password = serializers.CharField(min_length=8, max_length=128, required=False, allow_blank=True, write_only=True)
     unit = serializers.IntegerField(help_text=_("The unit of the first membership."))
     role = serializers.ChoiceField(choices=Role.choices)

@@ -183,6 +183,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Beat's DatabaseScheduler copies these entries into the database at start (editable in the admin).
+# Times are CELERY_TIMEZONE (Asia/Shanghai); `expires` drops a run that waited past its usefulness.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = {
+    "orgs.check_tree": {
+        "task": "orgs.check_tree",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"expires": 6 * 3600},
+    },
+}
 
 CACHES = {
     "default": (
