@@ -24,13 +24,19 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 def platform_admin() -> User:
-    user, _ = User.objects.get_or_create(username="platform", defaults={"is_superuser": True, "is_staff": True})
+    user, _ = User.objects.get_or_create(
+        username="platform", defaults={"is_superuser": True, "is_staff": True}
+    )
     return user
 
 
-def make_unit(parent: OrgUnit | None = None, name: str | None = None, code: str | None = None, **extra) -> OrgUnit:
+def make_unit(
+    parent: OrgUnit | None = None, name: str | None = None, code: str | None = None, **extra
+) -> OrgUnit:
     code = code or next_code()
-    return services.unit_create(actor=platform_admin(), parent=parent, name=name or f"单位{code}", code=code, **extra)
+    return services.unit_create(
+        actor=platform_admin(), parent=parent, name=name or f"单位{code}", code=code, **extra
+    )
 
 
 def make_member(unit: OrgUnit, role: str = Role.WORKER, username: str | None = None) -> User:

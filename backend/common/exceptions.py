@@ -79,7 +79,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, drf_exceptions.ValidationError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         first = _first_message(detail)
-        message = _("The request has invalid fields: %(first)s") % {"first": first} if first else _("Invalid request.")
+        message = (
+            _("The request has invalid fields: %(first)s") % {"first": first}
+            if first
+            else _("Invalid request.")
+        )
         response.data = {"message": message, "errors": detail}
     elif isinstance(exc, drf_exceptions.NotFound):
         response.data = {"message": _("Not found, or you do not have access to it.")}

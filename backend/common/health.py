@@ -33,6 +33,10 @@ def healthz(request):
     body = {
         "status": "ok" if db_ok and broker_ok else "unavailable",
         "database": {"ok": db_ok, "detail": db_detail},
-        "broker": {"ok": broker_ok, "detail": broker_detail, "url_scheme": settings.CELERY_BROKER_URL.split(":")[0]},
+        "broker": {
+            "ok": broker_ok,
+            "detail": broker_detail,
+            "url_scheme": settings.CELERY_BROKER_URL.split(":")[0],
+        },
     }
     return JsonResponse(body, status=200 if db_ok and broker_ok else 503)

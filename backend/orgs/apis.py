@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView
 
-from common.exceptions import ApplicationError, NotFound
+from common.exceptions import ApplicationError
 from orgs import login_throttle, selectors, services
 from orgs.filters import MembershipFilter, UnitFilter
 from orgs.models import OrgEvent, OrgUnit
@@ -38,7 +38,8 @@ class ThrottledTokenObtainPairView(TokenObtainPairView):
         wait = login_throttle.retry_after(request.data.get("username"), request)
         if wait:
             raise TooManyLoginAttempts(
-                _("Too many failed logins. Try again in %(minutes)s minute(s).") % {"minutes": max(1, wait // 60)},
+                _("Too many failed logins. Try again in %(minutes)s minute(s).")
+                % {"minutes": max(1, wait // 60)},
                 {"retry_after": wait},
             )
         return super().post(request, *args, **kwargs)
@@ -63,12 +64,18 @@ class UnitListApi(GenericAPIView):
     def get_queryset(self):
         return selectors.unit_list(user=self.request.user)
 
-    @extend_schema(operation_id="units_list", responses=UnitOutputSerializer(many=True), summary="Units visible to the current user")
+    @extend_schema(
+        operation_id="units_list",
+        responses=UnitOutputSerializer(many=True),
+        summary="Units visible to the current user",
+    )
     def get(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(UnitOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=UnitCreateSerializer, responses={201: UnitOutputSerializer}, summary="Create a unit")
+    @extend_schema(
+        request=UnitCreateSerializer, responses={201: UnitOutputSerializer}, summary="Create a unit"
+    )
     def post(self, request):
         data = UnitCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -94,7 +101,9 @@ class UnitDetailApi(APIView):
 
 
 class UnitMoveApi(APIView):
-    @extend_schema(request=UnitMoveSerializer, responses=UnitOutputSerializer, summary="Move a unit under another parent")
+    @extend_schema(
+        request=UnitMoveSerializer, responses=UnitOutputSerializer, summary="Move a unit under another parent"
+    )
     def post(self, request, unit_id: int):
         unit = _visible_unit(request.user, unit_id)
         data = UnitMoveSerializer(data=request.data)
@@ -114,7 +123,10 @@ class UnitEventsApi(GenericAPIView):
     serializer_class = OrgEventSerializer
     queryset = OrgEvent.objects.none()
 
-    @extend_schema(responses=OrgEventSerializer(many=True), summary="History of a unit (creation, edits, moves, memberships)")
+    @extend_schema(
+        responses=OrgEventSerializer(many=True),
+        summary="History of a unit (creation, edits, moves, memberships)",
+    )
     def get(self, request, unit_id: int):
         unit = _visible_unit(request.user, unit_id)
         page = self.paginate_queryset(unit.events.select_related("actor").all())
@@ -127,18 +139,26 @@ class UserListApi(GenericAPIView):
     def get_queryset(self):
         return selectors.user_list(user=self.request.user)
 
-    @extend_schema(operation_id="users_list", responses=UserOutputSerializer(many=True), summary="People in the units visible to the current user")
+    @extend_schema(
+        operation_id="users_list",
+        responses=UserOutputSerializer(many=True),
+        summary="People in the units visible to the current user",
+    )
     def get(self, request):
         qs = self.get_queryset()
         search = request.query_params.get("search")
         if search:
             from django.db.models import Q
 
-            qs = qs.filter(Q(username__icontains=search) | Q(real_name__icontains=search) | Q(mobile__startswith=search))
+            qs = qs.filter(
+                Q(username__icontains=search) | Q(real_name__icontains=search) | Q(mobile__startswith=search)
+            )
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(UserOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=UserCreateSerializer, responses={201: UserOutputSerializer}, summary="Create an account")
+    @extend_schema(
+        request=UserCreateSerializer, responses={201: UserOutputSerializer}, summary="Create an account"
+    )
     def post(self, request):
         data = UserCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -164,12 +184,20 @@ class MembershipListApi(GenericAPIView):
     def get_queryset(self):
         return selectors.membership_list(user=self.request.user)
 
-    @extend_schema(operation_id="memberships_list", responses=MembershipOutputSerializer(many=True), summary="Memberships in the units visible to the current user")
+    @extend_schema(
+        operation_id="memberships_list",
+        responses=MembershipOutputSerializer(many=True),
+        summary="Memberships in the units visible to the current user",
+    )
     def get(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(MembershipOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=MembershipCreateSerializer, responses={201: MembershipOutputSerializer}, summary="Give a person a role in a unit")
+    @extend_schema(
+        request=MembershipCreateSerializer,
+        responses={201: MembershipOutputSerializer},
+        summary="Give a person a role in a unit",
+    )
     def post(self, request):
         data = MembershipCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)

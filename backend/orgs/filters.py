@@ -22,7 +22,9 @@ class UnitFilter(django_filters.FilterSet):
         return queryset.filter(level=LEVEL_BY_KEY[value])
 
     def filter_search(self, queryset, name, value):
-        return queryset.filter(Q(name__icontains=value) | Q(station_name__icontains=value) | Q(code__startswith=value))
+        return queryset.filter(
+            Q(name__icontains=value) | Q(station_name__icontains=value) | Q(code__startswith=value)
+        )
 
 
 class MembershipFilter(django_filters.FilterSet):

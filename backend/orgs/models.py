@@ -105,14 +105,20 @@ class Role(models.TextChoices):
 
 
 class Membership(TimeStampedModel):
-    user = models.ForeignKey(User, verbose_name=_("user"), related_name="memberships", on_delete=models.CASCADE)
-    unit = TreeForeignKey(OrgUnit, verbose_name=_("unit"), related_name="memberships", on_delete=models.PROTECT)
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), related_name="memberships", on_delete=models.CASCADE
+    )
+    unit = TreeForeignKey(
+        OrgUnit, verbose_name=_("unit"), related_name="memberships", on_delete=models.PROTECT
+    )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
 
     class Meta:
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
-        constraints = [models.UniqueConstraint(fields=["user", "unit", "role"], name="membership_unique_role")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "unit", "role"], name="membership_unique_role")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.unit.name} ({self.get_role_display()})"
@@ -136,7 +142,12 @@ class OrgEvent(models.Model):
         User, verbose_name=_("actor"), null=True, blank=True, related_name="+", on_delete=models.SET_NULL
     )
     unit = TreeForeignKey(
-        OrgUnit, verbose_name=_("unit"), null=True, blank=True, related_name="events", on_delete=models.SET_NULL
+        OrgUnit,
+        verbose_name=_("unit"),
+        null=True,
+        blank=True,
+        related_name="events",
+        on_delete=models.SET_NULL,
     )
     data = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
@@ -145,3 +156,6 @@ class OrgEvent(models.Model):
         verbose_name = _("organisation event")
         verbose_name_plural = _("organisation events")
         ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_verb_display()} {self.created_at:%Y-%m-%d %H:%M}"

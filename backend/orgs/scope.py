@@ -75,9 +75,11 @@ def can(user: User, action: Action, unit: OrgUnit) -> bool:
         return False
     if user.is_superuser:
         return True
-    return _memberships(user, action).filter(
-        unit__tree_id=unit.tree_id, unit__lft__lte=unit.lft, unit__rght__gte=unit.rght
-    ).exists()
+    return (
+        _memberships(user, action)
+        .filter(unit__tree_id=unit.tree_id, unit__lft__lte=unit.lft, unit__rght__gte=unit.rght)
+        .exists()
+    )
 
 
 def can_all(user: User, action: Action, units: Iterable[OrgUnit]) -> list[OrgUnit]:

@@ -67,9 +67,9 @@ def user_list(*, user: User) -> QuerySet[User]:
     if not user.is_superuser:
         qs = qs.filter(Exists(visible) | Q(pk=user.pk))
     memberships = _visible_memberships(user).select_related("unit").order_by("unit__tree_id", "unit__lft")
-    return qs.prefetch_related(Prefetch("memberships", queryset=memberships, to_attr="visible_memberships")).order_by(
-        "username"
-    )
+    return qs.prefetch_related(
+        Prefetch("memberships", queryset=memberships, to_attr="visible_memberships")
+    ).order_by("username")
 
 
 def user_get(*, user: User, user_id: int | str) -> User:
@@ -80,7 +80,9 @@ def user_get(*, user: User, user_id: int | str) -> User:
 
 
 def membership_list(*, user: User) -> QuerySet[Membership]:
-    return _visible_memberships(user).select_related("user", "unit").order_by("unit__tree_id", "unit__lft", "id")
+    return (
+        _visible_memberships(user).select_related("user", "unit").order_by("unit__tree_id", "unit__lft", "id")
+    )
 
 
 def membership_get(*, user: User, membership_id: int | str) -> Membership:
@@ -91,4 +93,8 @@ def membership_get(*, user: User, membership_id: int | str) -> Membership:
 
 
 def me_memberships(*, user: User) -> QuerySet[Membership]:
-    return Membership.objects.filter(user_id=user.pk).select_related("unit").order_by("unit__tree_id", "unit__lft")
+    return (
+        Membership.objects.filter(user_id=user.pk)
+        .select_related("unit")
+        .order_by("unit__tree_id", "unit__lft")
+    )

@@ -1,7 +1,18 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from orgs.models import LEVEL_KEYS, MAX_DEPTH, Level, Membership, OrgEvent, OrgUnit, Role, User, code_validator, mobile_validator
+from orgs.models import (
+    LEVEL_KEYS,
+    MAX_DEPTH,
+    Level,
+    Membership,
+    OrgEvent,
+    OrgUnit,
+    Role,
+    User,
+    code_validator,
+    mobile_validator,
+)
 
 
 def level_key(level: int) -> str:
@@ -48,13 +59,17 @@ class UnitOutputSerializer(serializers.ModelSerializer):
 
 
 class UnitCreateSerializer(serializers.Serializer):
-    parent = serializers.IntegerField(required=False, allow_null=True, help_text=_("Parent unit id; empty for a new district."))
+    parent = serializers.IntegerField(
+        required=False, allow_null=True, help_text=_("Parent unit id; empty for a new district.")
+    )
     name = serializers.CharField(max_length=100)
     code = serializers.CharField(max_length=32, validators=[code_validator])
     station_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     address = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     contact_phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True, min_value=-90, max_value=90)
+    latitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, required=False, allow_null=True, min_value=-90, max_value=90
+    )
     longitude = serializers.DecimalField(
         max_digits=9, decimal_places=6, required=False, allow_null=True, min_value=-180, max_value=180
     )
@@ -67,7 +82,9 @@ class UnitUpdateSerializer(serializers.Serializer):
     station_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     address = serializers.CharField(max_length=255, required=False, allow_blank=True)
     contact_phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True, min_value=-90, max_value=90)
+    latitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, required=False, allow_null=True, min_value=-90, max_value=90
+    )
     longitude = serializers.DecimalField(
         max_digits=9, decimal_places=6, required=False, allow_null=True, min_value=-180, max_value=180
     )
@@ -137,7 +154,9 @@ class UserCreateSerializer(serializers.Serializer):
     mobile = serializers.CharField(
         max_length=11, required=False, allow_blank=True, allow_null=True, validators=[mobile_validator]
     )
-    password = serializers.CharField(min_length=8, max_length=128, required=False, allow_blank=True, write_only=True)
+    password = serializers.CharField(
+        min_length=8, max_length=128, required=False, allow_blank=True, write_only=True
+    )
     unit = serializers.IntegerField(help_text=_("The unit of the first membership."))
     role = serializers.ChoiceField(choices=Role.choices)
 

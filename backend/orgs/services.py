@@ -11,7 +11,16 @@ from orgs.models import MAX_DEPTH, Membership, OrgEvent, OrgUnit, Role, User
 from orgs.scope import Action, can
 from orgs.tree import lock_new_roots, lock_trees, next_tree_id
 
-UNIT_FIELDS = ("name", "code", "station_name", "address", "contact_phone", "latitude", "longitude", "is_active")
+UNIT_FIELDS = (
+    "name",
+    "code",
+    "station_name",
+    "address",
+    "contact_phone",
+    "latitude",
+    "longitude",
+    "is_active",
+)
 
 
 def _require(actor: User, action: Action, unit: OrgUnit | None) -> None:
@@ -23,7 +32,9 @@ def _require(actor: User, action: Action, unit: OrgUnit | None) -> None:
         raise Forbidden(_("You do not have permission to do this in %(unit)s.") % {"unit": unit.name})
 
 
-def event_record(*, verb: str, actor: User | None, unit: OrgUnit | None = None, data: dict | None = None) -> OrgEvent:
+def event_record(
+    *, verb: str, actor: User | None, unit: OrgUnit | None = None, data: dict | None = None
+) -> OrgEvent:
     return OrgEvent.objects.create(verb=verb, actor=actor, unit=unit, data=data or {})
 
 
@@ -62,7 +73,8 @@ def unit_create(
         parent = OrgUnit.objects.get(pk=parent.pk)  # fresh lft/rght, read under the lock
         if parent.level >= MAX_DEPTH:
             raise ValidationFailed(
-                _("A community cannot have units below it."), {"parent": [_("Choose a district or a street.")]}
+                _("A community cannot have units below it."),
+                {"parent": [_("Choose a district or a street.")]},
             )
     unit = OrgUnit(
         parent=parent,
@@ -127,16 +139,20 @@ def unit_move(*, actor: User, unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
     unit = OrgUnit.objects.get(pk=unit.pk)
     new_parent = OrgUnit.objects.get(pk=new_parent.pk)
     if unit.parent_id is None:
-        raise ValidationFailed(_("A district cannot be moved under another unit."), {"parent": [_("Not allowed.")]})
+        raise ValidationFailed(
+            _("A district cannot be moved under another unit."), {"parent": [_("Not allowed.")]}
+        )
     if unit.parent_id == new_parent.pk:
         return unit
     if new_parent.tree_id == unit.tree_id and unit.lft <= new_parent.lft and new_parent.rght <= unit.rght:
         raise ValidationFailed(
-            _("A unit cannot be moved under itself or one of its own units."), {"parent": [_("Would form a cycle.")]}
+            _("A unit cannot be moved under itself or one of its own units."),
+            {"parent": [_("Would form a cycle.")]},
         )
     if new_parent.level + 1 + _subtree_height(unit) > MAX_DEPTH:
         raise ValidationFailed(
-            _("The move would put units below community level."), {"parent": [_("Choose a higher-level parent.")]}
+            _("The move would put units below community level."),
+            {"parent": [_("Choose a higher-level parent.")]},
         )
     old_parent = unit.parent
     unit.move_to(new_parent, "last-child")

@@ -47,7 +47,9 @@ def next_tree_id() -> int:
     return (OrgUnit.objects.aggregate(m=Max("tree_id"))["m"] or 0) + 1
 
 
-def compute_numbers(nodes: Iterable[tuple[int, int | None, str, int]]) -> dict[int, tuple[int, int, int, int]]:
+def compute_numbers(
+    nodes: Iterable[tuple[int, int | None, str, int]],
+) -> dict[int, tuple[int, int, int, int]]:
     """Nested-set numbers for (id, parent_id, code, tree_id) rows: id -> (tree_id, lft, rght, level).
 
     Siblings are ordered by code, as `MPTTMeta.order_insertion_by` does. Iterative, so a deep or
@@ -115,7 +117,9 @@ def rebuild_trees(tree_ids: Iterable[int]) -> int:
         return 0
     lock_trees(tree_ids)
     rows = list(
-        OrgUnit.objects.filter(tree_id__in=tree_ids).values_list("id", "parent_id", "code", "tree_id", "lft", "rght", "level")
+        OrgUnit.objects.filter(tree_id__in=tree_ids).values_list(
+            "id", "parent_id", "code", "tree_id", "lft", "rght", "level"
+        )
     )
     current = {row[0]: (row[3], row[4], row[5], row[6]) for row in rows}
     numbers = compute_numbers((row[0], row[1], row[2], row[3]) for row in rows)
@@ -139,7 +143,7 @@ def tree_problems(tree_ids: Iterable[int] | None = None) -> list[str]:
     descendants: dict[int, int] = defaultdict(int)
     by_tree: dict[int, list[int]] = defaultdict(list)
     roots: dict[int, list[str]] = defaultdict(list)
-    for node_id, (parent_id, tree_id, lft, rght, level, code) in nodes.items():
+    for parent_id, tree_id, lft, rght, level, code in nodes.values():
         by_tree[tree_id].extend((lft, rght))
         if lft >= rght:
             problems.append(f"{code}: lft {lft} is not below rght {rght}")
@@ -168,10 +172,14 @@ def tree_problems(tree_ids: Iterable[int] | None = None) -> list[str]:
             seen += 1
     for node_id, (_parent_id, _tree_id, lft, rght, _level, code) in nodes.items():
         if (rght - lft - 1) != 2 * descendants.get(node_id, 0):
-            problems.append(f"{code}: ({lft}, {rght}) spans {(rght - lft - 1) // 2} descendants, has {descendants.get(node_id, 0)}")
+            problems.append(
+                f"{code}: ({lft}, {rght}) spans {(rght - lft - 1) // 2} descendants, has {descendants.get(node_id, 0)}"
+            )
     for tree_id, values in by_tree.items():
         if sorted(values) != list(range(1, len(values) + 1)):
             problems.append(f"tree {tree_id}: lft/rght values are not exactly 1..{len(values)}")
         if len(roots.get(tree_id, [])) != 1:
-            problems.append(f"tree {tree_id}: has {len(roots.get(tree_id, []))} roots {roots.get(tree_id, [])}")
+            problems.append(
+                f"tree {tree_id}: has {len(roots.get(tree_id, []))} roots {roots.get(tree_id, [])}"
+            )
     return problems

@@ -71,7 +71,9 @@ def test_unit_update_needs_an_administrator_in_scope(api, world, people, role, u
 @pytest.mark.parametrize(("role", "unit"), [(r, u) for r in VISIBLE for u in ["A", "S1", "S2", "B", "T1"]])
 def test_unit_create_under_a_parent_needs_an_administrator_in_scope(api, world, people, role, unit):
     login(api, people[role])
-    response = api.post("/api/v1/units/", {"parent": world[unit].pk, "name": "新单位", "code": "NEW001"}, format="json")
+    response = api.post(
+        "/api/v1/units/", {"parent": world[unit].pk, "name": "新单位", "code": "NEW001"}, format="json"
+    )
     expected = {200: 201}.get(_expected_write(role, unit), _expected_write(role, unit))
     assert response.status_code == expected, response.json()
 
@@ -121,5 +123,11 @@ def test_moving_a_community_needs_administrator_rights_on_both_ends(api, world, 
 
 @pytest.mark.django_db
 def test_anonymous_requests_are_refused(api, world):
-    for url in ("/api/v1/units/", f"/api/v1/units/{world['A'].pk}/", "/api/v1/users/", "/api/v1/me/", "/api/v1/memberships/"):
+    for url in (
+        "/api/v1/units/",
+        f"/api/v1/units/{world['A'].pk}/",
+        "/api/v1/users/",
+        "/api/v1/me/",
+        "/api/v1/memberships/",
+    ):
         assert api.get(url).status_code == 401

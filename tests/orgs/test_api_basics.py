@@ -33,7 +33,9 @@ def test_me_lists_the_memberships(api, world, people):
 
 @pytest.mark.django_db
 def test_jwt_login_and_refresh(api, people):
-    response = api.post("/api/v1/auth/token/", {"username": "street_officer", "password": "pass-12345"}, format="json")
+    response = api.post(
+        "/api/v1/auth/token/", {"username": "street_officer", "password": "pass-12345"}, format="json"
+    )
     assert response.status_code == 200
     tokens = response.json()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
@@ -46,9 +48,13 @@ def test_jwt_login_and_refresh(api, people):
 def test_repeated_failed_logins_are_throttled_even_with_the_right_password(api, people, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"login": "3/min"}}
     for _ in range(3):
-        bad = api.post("/api/v1/auth/token/", {"username": "street_officer", "password": "wrong"}, format="json")
+        bad = api.post(
+            "/api/v1/auth/token/", {"username": "street_officer", "password": "wrong"}, format="json"
+        )
         assert bad.status_code == 401
-    locked = api.post("/api/v1/auth/token/", {"username": "street_officer", "password": "pass-12345"}, format="json")
+    locked = api.post(
+        "/api/v1/auth/token/", {"username": "street_officer", "password": "pass-12345"}, format="json"
+    )
     assert locked.status_code == 429
     assert locked.json()["errors"]["retry_after"] == 60
     assert "分钟" in locked.json()["message"]
@@ -60,10 +66,25 @@ def test_repeated_failed_logins_are_throttled_even_with_the_right_password(api, 
 def test_a_successful_login_resets_the_username_counter(api, people, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"login": "3/min"}}
     for _ in range(2):
-        api.post("/api/v1/auth/token/", {"username": "street_officer", "password": "wrong"}, format="json", REMOTE_ADDR="10.0.0.1")
-    ok = api.post("/api/v1/auth/token/", {"username": "street_officer", "password": "pass-12345"}, format="json", REMOTE_ADDR="10.0.0.2")
+        api.post(
+            "/api/v1/auth/token/",
+            {"username": "street_officer", "password": "wrong"},
+            format="json",
+            REMOTE_ADDR="10.0.0.1",
+        )
+    ok = api.post(
+        "/api/v1/auth/token/",
+        {"username": "street_officer", "password": "pass-12345"},
+        format="json",
+        REMOTE_ADDR="10.0.0.2",
+    )
     assert ok.status_code == 200
-    again = api.post("/api/v1/auth/token/", {"username": "street_officer", "password": "wrong"}, format="json", REMOTE_ADDR="10.0.0.3")
+    again = api.post(
+        "/api/v1/auth/token/",
+        {"username": "street_officer", "password": "wrong"},
+        format="json",
+        REMOTE_ADDR="10.0.0.3",
+    )
     assert again.status_code == 401
 
 
@@ -83,7 +104,9 @@ def test_errors_are_json_in_the_requested_language(api, world, people):
 @pytest.mark.django_db
 def test_validation_errors_name_every_field(api, world, people):
     login(api, people["district_admin"])
-    response = api.post("/api/v1/units/", {"parent": world["A"].pk, "code": "bad code!", "latitude": 123}, format="json")
+    response = api.post(
+        "/api/v1/units/", {"parent": world["A"].pk, "code": "bad code!", "latitude": 123}, format="json"
+    )
     assert response.status_code == 400
     errors = response.json()["errors"]
     assert {"name", "code", "latitude"} <= set(errors)
@@ -95,25 +118,46 @@ def test_user_creation_validates_mobile_and_duplicates(api, world, people):
     login(api, people["street_admin"])
     first = api.post(
         "/api/v1/users/",
-        {"username": "wang", "real_name": "王芳", "mobile": "13800000001", "unit": world["C1"].pk, "role": "worker", "password": "a-long-pass-9"},
+        {
+            "username": "wang",
+            "real_name": "王芳",
+            "mobile": "13800000001",
+            "unit": world["C1"].pk,
+            "role": "worker",
+            "password": "a-long-pass-9",
+        },
         format="json",
     )
     assert first.status_code == 201
     assert first.json()["memberships"][0]["unit"]["code"] == world["C1"].code
     dup = api.post(
         "/api/v1/users/",
-        {"username": "wang", "real_name": "王芳", "mobile": "13800000001", "unit": world["C1"].pk, "role": "worker"},
+        {
+            "username": "wang",
+            "real_name": "王芳",
+            "mobile": "13800000001",
+            "unit": world["C1"].pk,
+            "role": "worker",
+        },
         format="json",
     )
     assert dup.status_code == 400
     assert {"username", "mobile"} <= set(dup.json()["errors"])
     bad_mobile = api.post(
         "/api/v1/users/",
-        {"username": "lisi", "real_name": "李四", "mobile": "12345", "unit": world["C1"].pk, "role": "worker"},
+        {
+            "username": "lisi",
+            "real_name": "李四",
+            "mobile": "12345",
+            "unit": world["C1"].pk,
+            "role": "worker",
+        },
         format="json",
     )
     assert bad_mobile.status_code == 400 and "mobile" in bad_mobile.json()["errors"]
-    login_ok = api.post("/api/v1/auth/token/", {"username": "wang", "password": "a-long-pass-9"}, format="json")
+    login_ok = api.post(
+        "/api/v1/auth/token/", {"username": "wang", "password": "a-long-pass-9"}, format="json"
+    )
     assert login_ok.status_code == 200
 
 
@@ -121,9 +165,13 @@ def test_user_creation_validates_mobile_and_duplicates(api, world, people):
 def test_adding_the_same_role_twice_is_a_conflict(api, world, people):
     login(api, people["district_admin"])
     worker = people["community_worker"]
-    response = api.post("/api/v1/memberships/", {"user": worker.pk, "unit": world["C1"].pk, "role": "worker"}, format="json")
+    response = api.post(
+        "/api/v1/memberships/", {"user": worker.pk, "unit": world["C1"].pk, "role": "worker"}, format="json"
+    )
     assert response.status_code == 409
-    added = api.post("/api/v1/memberships/", {"user": worker.pk, "unit": world["C2"].pk, "role": "worker"}, format="json")
+    added = api.post(
+        "/api/v1/memberships/", {"user": worker.pk, "unit": world["C2"].pk, "role": "worker"}, format="json"
+    )
     assert added.status_code == 201
 
 

@@ -15,7 +15,15 @@ def build_district(streets: int, communities: int, prefix: str = "BIG") -> OrgUn
     """A district with streets × communities units, written in bulk and numbered by one rebuild."""
     root = make_unit(name=f"{prefix}区", code=f"{prefix}0")
     street_rows = [
-        OrgUnit(name=f"街道{s}", code=f"{prefix}S{s:04d}", parent=root, tree_id=root.tree_id, lft=0, rght=0, level=1)
+        OrgUnit(
+            name=f"街道{s}",
+            code=f"{prefix}S{s:04d}",
+            parent=root,
+            tree_id=root.tree_id,
+            lft=0,
+            rght=0,
+            level=1,
+        )
         for s in range(streets)
     ]
     OrgUnit.objects.bulk_create(street_rows)
@@ -56,7 +64,9 @@ def test_a_community_cannot_have_children(world):
 @pytest.mark.django_db
 def test_duplicate_code_is_refused_with_a_field_error(world, people, api):
     login(api, people["district_admin"])
-    response = api.post("/api/v1/units/", {"parent": world["S1"].pk, "name": "重复", "code": world["C1"].code}, format="json")
+    response = api.post(
+        "/api/v1/units/", {"parent": world["S1"].pk, "name": "重复", "code": world["C1"].code}, format="json"
+    )
     assert response.status_code == 400
     assert "code" in response.json()["errors"]
 
@@ -79,7 +89,9 @@ def test_moving_a_community_keeps_its_people_and_history(world, people, api):
     assert response.json()["parent"]["code"] == world["S2"].code
     # same row: the worker's membership follows, and the history shows creation then the move
     assert worker.memberships.get().unit_id == world["C1"].pk
-    verbs = list(OrgEvent.objects.filter(unit=world["C1"]).order_by("created_at", "id").values_list("verb", flat=True))
+    verbs = list(
+        OrgEvent.objects.filter(unit=world["C1"]).order_by("created_at", "id").values_list("verb", flat=True)
+    )
     assert verbs[0] == OrgEvent.Verb.UNIT_CREATED and verbs[-1] == OrgEvent.Verb.UNIT_MOVED
     # the street officer of S1 no longer sees it; S2's tree does
     s1_officer = people["street_officer"]
@@ -137,7 +149,9 @@ def test_rebuild_detects_and_repairs_a_wrong_parent_nesting(world):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("streets", "communities"), [(3, 3), (20, 49)])
-def test_tree_endpoint_runs_a_constant_number_of_queries(api, streets, communities, django_assert_max_num_queries):
+def test_tree_endpoint_runs_a_constant_number_of_queries(
+    api, streets, communities, django_assert_max_num_queries
+):
     root = build_district(streets, communities)
     admin = make_member(root, Role.ADMINISTRATOR)
     login(api, admin)
