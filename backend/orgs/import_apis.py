@@ -1,0 +1,95 @@
+"""Upload endpoints for the division list and the onboarding sheet; the rules live in orgs.imports."""
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.exceptions import PayloadTooLarge, ValidationFailed
+from orgs.imports import ImportResult, units_import, users_import
+
+_FILE_BODY = {
+    "multipart/form-data": {
+        "type": "object",
+        "properties": {
+            "file": {"type": "string", "format": "binary", "description": "CSV (UTF-8 or GBK) or XLSX"}
+        },
+        "required": ["file"],
+    }
+}
+_RESULT = inline_serializer(
+    "ImportResult",
+    {
+        "created": serializers.IntegerField(),
+        "updated": serializers.IntegerField(),
+        "unchanged": serializers.IntegerField(),
+    },
+)
+_RESPONSES = {
+    200: _RESULT,
+    400: OpenApiResponse(
+        description="Nothing imported: `errors.rows` lists every bad row, or `errors.file`."
+    ),
+    403: OpenApiResponse(description="The actor is not an administrator anywhere."),
+    413: OpenApiResponse(description="The file is larger than IMPORT_MAX_BYTES."),
+}
+
+
+def _uploaded_file(request: Request):
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise ValidationFailed(
+            _("Choose a CSV or XLSX file and send it in the form field “file”."),
+            {"file": [_("No file was sent.")]},
+        )
+    if upload.size is not None and upload.size > settings.IMPORT_MAX_BYTES:
+        raise PayloadTooLarge(
+            _("The file is larger than %(size)s MB; split it into several files.")
+            % {"size": f"{settings.IMPORT_MAX_BYTES / (1024 * 1024):g}"}
+        )
+    return upload
+
+
+def _result(result: ImportResult) -> Response:
+    return Response({"created": result.created, "updated": result.updated, "unchanged": result.unchanged})
+
+
+class UnitImportApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Import the division list (区划) from CSV or XLSX",
+        description=(
+            "Columns `code, name, parent_code` (代码, 名称, 上级代码) plus optional `station_name, address, "
+            "contact_phone, latitude, longitude, is_active`. All rows or none; importing again updates by code."
+        ),
+        request=_FILE_BODY,
+        responses=_RESPONSES,
+    )
+    def post(self, request: Request) -> Response:
+        upload = _uploaded_file(request)
+        return _result(units_import(actor=request.user, file=upload, filename=upload.name or ""))
+
+
+class UserImportApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Import people and their roles from CSV or XLSX",
+        description=(
+            "Columns `username, real_name, mobile, unit_code, role` (用户名, 姓名, 手机号, 单位代码, 角色), "
+            "optional `password`. All rows or none; an existing account with the same mobile only gains the role."
+        ),
+        request=_FILE_BODY,
+        responses=_RESPONSES,
+    )
+    def post(self, request: Request) -> Response:
+        upload = _uploaded_file(request)
+        return _result(users_import(actor=request.user, file=upload, filename=upload.name or ""))
