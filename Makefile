@@ -18,10 +18,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# SQLite and the filesystem broker need their folders on a fresh clone; `exec` lets a signal sent
+# to the recipe's shell reach serve_demo, which then stops its Celery worker and beat.
 demo: install
+	mkdir -p .demo/broker/processed
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_demo
-	PORT=$(PORT) $(BIN)/python backend/manage.py serve_demo
+	PORT=$(PORT) exec $(BIN)/python backend/manage.py serve_demo
 
 test: install
 	$(BIN)/pytest -q

@@ -146,7 +146,9 @@ def accounts() -> list[AccountSpec]:
     ]
     index = 2
     for street_no, street in enumerate(STREETS, start=1):
-        specs.append(AccountSpec(f"street_{street.pinyin}", person_name(index), Role.OFFICER, street_code(street_no)))
+        specs.append(
+            AccountSpec(f"street_{street.pinyin}", person_name(index), Role.OFFICER, street_code(street_no))
+        )
         index += 1
         for community_no in range(1, len(street.communities) + 1):
             code = community_code(street_no, community_no)

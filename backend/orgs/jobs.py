@@ -26,10 +26,14 @@ def check_tree() -> int:
     fails loudly: an error in the log and a failed job, never a quiet success.
     """
     problems = tree_problems()
-    cache.set(CHECK_TREE_CACHE_KEY, {"at": timezone.now().isoformat(), "problems": len(problems)}, timeout=None)
+    cache.set(
+        CHECK_TREE_CACHE_KEY, {"at": timezone.now().isoformat(), "problems": len(problems)}, timeout=None
+    )
     if problems:
         logger.error(
-            "The organisation tree is damaged: %d problem(s). First ones: %s", len(problems), "; ".join(problems[:20])
+            "The organisation tree is damaged: %d problem(s). First ones: %s",
+            len(problems),
+            "; ".join(problems[:20]),
         )
         raise TreeDamaged(f"{len(problems)} problem(s) in the organisation tree, first: {problems[0]}")
     logger.info("The organisation tree is healthy.")

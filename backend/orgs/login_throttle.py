@@ -23,8 +23,13 @@ def _limit() -> tuple[int, int]:
 
 
 def client_ip(request) -> str:
+    """The client address; behind TRUSTED_PROXY_COUNT proxies, the entry they added to X-Forwarded-For."""
     if request is None:
         return "-"
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if proxies and len(forwarded) >= proxies:
+        return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR", "-")
 
 

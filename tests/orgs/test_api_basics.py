@@ -206,3 +206,33 @@ def test_healthz_reports_database_and_broker(client):
     body = response.json()
     assert body["database"]["ok"] is True
     assert response.status_code == (200 if body["broker"]["ok"] else 503)
+
+
+@pytest.mark.django_db
+def test_behind_a_proxy_the_forwarded_address_is_throttled_not_the_proxy(api, people, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"login": "2/min"}}
+    for name in ("nobody1", "nobody2"):  # one client guessing two usernames
+        api.post(
+            "/api/v1/auth/token/",
+            {"username": name, "password": "x"},
+            format="json",
+            REMOTE_ADDR="10.0.0.9",
+            HTTP_X_FORWARDED_FOR="203.0.113.5",
+        )
+    blocked = api.post(
+        "/api/v1/auth/token/",
+        {"username": "street_officer", "password": "pass-12345"},
+        format="json",
+        REMOTE_ADDR="10.0.0.9",
+        HTTP_X_FORWARDED_FOR="203.0.113.5",
+    )
+    assert blocked.status_code == 429
+    other_client = api.post(
+        "/api/v1/auth/token/",
+        {"username": "street_officer", "password": "pass-12345"},
+        format="json",
+        REMOTE_ADDR="10.0.0.9",
+        HTTP_X_FORWARDED_FOR="198.51.100.7",
+    )
+    assert other_client.status_code == 200

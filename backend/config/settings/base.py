@@ -118,6 +118,10 @@ IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(50 * 1024 * 1024))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
+# How many reverse proxies sit in front of the app (docker-compose puts one there). Their
+# X-Forwarded-For entries are trusted to find the client address for login throttling.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
@@ -163,6 +167,7 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_queue_dir / "processed"),
+        "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
 else:
@@ -183,14 +188,15 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Beat's DatabaseScheduler copies these entries into the database at start (editable in the admin).
-# Times are CELERY_TIMEZONE (Asia/Shanghai); `expires` drops a run that waited past its usefulness.
+# Times are CELERY_TIMEZONE (Asia/Shanghai). `expire_seconds` (DatabaseScheduler's name for
+# `expires`) drops a run that waited in the queue past its usefulness.
 from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {
     "orgs.check_tree": {
         "task": "orgs.check_tree",
         "schedule": crontab(hour=3, minute=30),
-        "options": {"expires": 6 * 3600},
+        "options": {"expire_seconds": 6 * 3600},
     },
 }
 

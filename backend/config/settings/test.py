@@ -10,6 +10,7 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 MEDIA_ROOT = Path(os.environ.get("TEST_MEDIA_ROOT", "/tmp/chuanxi-test-media"))  # noqa: S108, F405
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DEMO_DIR.mkdir(exist_ok=True)  # noqa: F405  (a fresh clone has no .demo/; SQLite does not create folders)
     DATABASES["default"]["NAME"] = str(DEMO_DIR / "test.sqlite3")  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(DEMO_DIR / "test.sqlite3")}  # noqa: F405
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -38,7 +38,9 @@ def accounts_rows(specs: list[demo_data.AccountSpec]) -> list[tuple[str, ...]]:
 
 
 class Command(BaseCommand):
-    help = "Load the 郑州市中原区 demo tree (14 streets, their communities) and demo accounts. Safe to re-run."
+    help = (
+        "Load the 郑州市中原区 demo tree (14 streets, their communities) and demo accounts. Safe to re-run."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -63,7 +65,9 @@ class Command(BaseCommand):
                 admin, account_specs, password_hash, fresh={admin.username} if admin_created else set()
             )
             if reset_passwords:
-                User.objects.filter(username__in=[s.username for s in account_specs]).update(password=password_hash)
+                User.objects.filter(username__in=[s.username for s in account_specs]).update(
+                    password=password_hash
+                )
 
         users_created += int(admin_created)
         self.stdout.write(
@@ -75,10 +79,14 @@ class Command(BaseCommand):
             self.stdout.write("")
             self.stdout.write(format_table(accounts_rows(account_specs)))
             self.stdout.write("")
-        note = "" if (users_created == len(account_specs) or reset_passwords) else (
-            "  (accounts that already existed keep their password; use --reset-passwords)"
+        note = (
+            ""
+            if (users_created == len(account_specs) or reset_passwords)
+            else ("  (accounts that already existed keep their password; use --reset-passwords)")
         )
-        self.stdout.write(self.style.SUCCESS(f"Password for every demo account / 演示账号密码: {password}") + note)
+        self.stdout.write(
+            self.style.SUCCESS(f"Password for every demo account / 演示账号密码: {password}") + note
+        )
 
     def _admin(self, password_hash: str) -> tuple[User, bool]:
         """The platform superuser is the actor of everything else, so it cannot be made by a service."""
@@ -86,10 +94,16 @@ class Command(BaseCommand):
         admin = User.objects.filter(username=spec.username).first()
         if admin is not None:
             if not admin.is_superuser:
-                raise CommandError(f"The account {spec.username!r} exists but is not a superuser; not touching it.")
+                raise CommandError(
+                    f"The account {spec.username!r} exists but is not a superuser; not touching it."
+                )
             return admin, False
         admin = User.objects.create(
-            username=spec.username, real_name=spec.real_name, is_superuser=True, is_staff=True, password=password_hash
+            username=spec.username,
+            real_name=spec.real_name,
+            is_superuser=True,
+            is_staff=True,
+            password=password_hash,
         )
         services.event_record(
             verb=OrgEvent.Verb.USER_CREATED,
@@ -126,7 +140,9 @@ class Command(BaseCommand):
         users = {user.username: user for user in User.objects.filter(username__in=usernames)}
         units = {unit.code: unit for unit in OrgUnit.objects.filter(code__in={s.unit_code for s in specs})}
         held = set(
-            Membership.objects.filter(user__username__in=usernames).values_list("user__username", "unit__code", "role")
+            Membership.objects.filter(user__username__in=usernames).values_list(
+                "user__username", "unit__code", "role"
+            )
         )
         users_created = memberships_created = 0
         for spec in specs:
