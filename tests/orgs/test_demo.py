@@ -142,14 +142,16 @@ def test_running_it_twice_changes_nothing(demo):
     assert "0 created" in output
 
 
-def test_reset_passwords_is_the_only_way_to_change_existing_passwords(demo, monkeypatch):
-    monkeypatch.setenv("DEMO_PASSWORD", "changed-Secret-42")
-    load_demo()
+def test_an_explicit_demo_password_opens_every_existing_account(demo, monkeypatch):
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    load_demo()  # a plain re-run keeps the passwords people may have changed
     assert authenticate(username="inspector", password=demo_data.DEFAULT_PASSWORD) is not None
 
-    load_demo("--reset-passwords")
+    monkeypatch.setenv("DEMO_PASSWORD", "changed-Secret-42")
+    load_demo()
 
     assert authenticate(username="inspector", password="changed-Secret-42") is not None
+    assert authenticate(username="admin", password="changed-Secret-42") is not None
 
 
 def test_it_refuses_to_take_over_an_ordinary_admin_account(db):

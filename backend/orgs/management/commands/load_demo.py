@@ -1,9 +1,10 @@
 """`manage.py load_demo`: the 郑州市中原区 demo tree and its accounts, through the real services.
 
 Idempotent: units are matched by code and accounts by username, so running it twice changes
-nothing. Existing accounts keep their password unless `--reset-passwords` is given.
+nothing. Existing accounts keep their password unless DEMO_PASSWORD is set or `--reset-passwords` is given.
 """
 
+import os
 import unicodedata
 
 from django.contrib.auth.hashers import make_password
@@ -52,6 +53,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, reset_passwords=False, quiet_table=False, **options):
         password = demo_data.demo_password()
+        # An explicit DEMO_PASSWORD is a promise that it opens every demo account, even existing ones.
+        reset_passwords = reset_passwords or bool(os.environ.get("DEMO_PASSWORD"))
         # Hashing is deliberately slow (PBKDF2, ~1M rounds); hash once and give every demo account the
         # same hash, or a hundred accounts would take a minute to create.
         password_hash = make_password(password)
