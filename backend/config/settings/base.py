@@ -148,6 +148,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "PracticeTaskStatusEnum": "tasks.models.PracticeTask.Status",
+        "AssignmentStatusEnum": "tasks.models.Assignment.Status",
+    },
 }
 
 from datetime import timedelta  # noqa: E402

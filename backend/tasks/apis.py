@@ -1,0 +1,419 @@
+"""Thin views: parse input, call one selector or service, shape the output."""
+
+from django.http import FileResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.exceptions import NotFound, ValidationFailed
+from orgs import selectors as org_selectors
+from tasks import selectors, services
+from tasks.filters import AssignmentFilter, TaskFilter
+from tasks.models import Assignment, PracticeTask, TaskCategory
+from tasks.serializers import (
+    AssignmentDetailSerializer,
+    AssignmentEventSerializer,
+    AssignmentOutputSerializer,
+    AttachmentSerializer,
+    AttachmentUploadSerializer,
+    CategoryCreateSerializer,
+    CategorySerializer,
+    CategoryUpdateSerializer,
+    DelegateInputSerializer,
+    ReviewInputSerializer,
+    SubmissionInputSerializer,
+    SubmissionOutputSerializer,
+    TaskCreateSerializer,
+    TaskEndSerializer,
+    TaskEventSerializer,
+    TaskOutputSerializer,
+    TaskUpdateSerializer,
+    UrgeInputSerializer,
+    VersionSerializer,
+)
+
+
+def _valid(serializer_class, request, **kwargs) -> dict:
+    data = serializer_class(data=request.data, **kwargs)
+    data.is_valid(raise_exception=True)
+    return dict(data.validated_data)
+
+
+# Categories ---------------------------------------------------------------------------------------
+
+
+class CategoryListApi(GenericAPIView):
+    serializer_class = CategorySerializer
+    queryset = TaskCategory.objects.none()
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="task_categories_list",
+        parameters=[OpenApiParameter("include_inactive", bool, description="Also list retired categories.")],
+        summary="Task categories",
+    )
+    def get(self, request):
+        include_inactive = request.query_params.get("include_inactive") in ("1", "true", "True")
+        rows = selectors.category_list(user=request.user, include_inactive=include_inactive)
+        return Response(CategorySerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=CategoryCreateSerializer,
+        responses={201: CategorySerializer},
+        summary="Add a category (platform administrators)",
+    )
+    def post(self, request):
+        category = services.category_create(actor=request.user, **_valid(CategoryCreateSerializer, request))
+        return Response(CategorySerializer(category).data, status=status.HTTP_201_CREATED)
+
+
+class CategoryDetailApi(APIView):
+    @extend_schema(responses=CategorySerializer, summary="One task category")
+    def get(self, request, category_id: int):
+        return Response(
+            CategorySerializer(selectors.category_get(user=request.user, category_id=category_id)).data
+        )
+
+    @extend_schema(
+        request=CategoryUpdateSerializer,
+        responses=CategorySerializer,
+        summary="Rename or retire a category (platform administrators)",
+    )
+    def patch(self, request, category_id: int):
+        category = selectors.category_get(user=request.user, category_id=category_id)
+        category = services.category_update(
+            actor=request.user, category=category, data=_valid(CategoryUpdateSerializer, request)
+        )
+        return Response(CategorySerializer(category).data)
+
+
+# Tasks --------------------------------------------------------------------------------------------
+
+
+class TaskListApi(GenericAPIView):
+    serializer_class = TaskOutputSerializer
+    filterset_class = TaskFilter
+    queryset = PracticeTask.objects.none()
+
+    def get_queryset(self):
+        return selectors.task_list(user=self.request.user)
+
+    @extend_schema(
+        operation_id="tasks_list",
+        responses=TaskOutputSerializer(many=True),
+        summary="Tasks visible to the current user",
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(TaskOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=TaskCreateSerializer, responses={201: TaskOutputSerializer}, summary="Create a draft task"
+    )
+    def post(self, request):
+        fields = _valid(TaskCreateSerializer, request)
+        try:
+            issuer = org_selectors.unit_get(user=request.user, unit_id=fields.pop("issuer_unit"))
+        except NotFound as exc:  # an invisible unit reads exactly like a missing one
+            raise ValidationFailed(
+                _("Unknown issuing unit; choose a unit where you are an administrator or officer."),
+                {"issuer_unit": [_("Unknown unit.")]},
+            ) from exc
+        task = services.task_create(actor=request.user, issuer_unit=issuer, **fields)
+        return Response(
+            TaskOutputSerializer(selectors.task_get(user=request.user, task_id=task.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class TaskDetailApi(APIView):
+    @extend_schema(responses=TaskOutputSerializer, summary="One task")
+    def get(self, request, task_id: int):
+        return Response(TaskOutputSerializer(selectors.task_get(user=request.user, task_id=task_id)).data)
+
+    @extend_schema(
+        request=TaskUpdateSerializer,
+        responses=TaskOutputSerializer,
+        summary="Edit a task (a published one: text and due time only)",
+    )
+    def patch(self, request, task_id: int):
+        task = selectors.task_get(user=request.user, task_id=task_id)
+        services.task_update(
+            actor=request.user, task=task, data=_valid(TaskUpdateSerializer, request, partial=True)
+        )
+        return Response(TaskOutputSerializer(selectors.task_get(user=request.user, task_id=task_id)).data)
+
+
+_fan_out_response = inline_serializer(
+    "TaskPublished", {"created": serializers.IntegerField(), "task": TaskOutputSerializer()}
+)
+_end_response = inline_serializer(
+    "TaskEnded", {"ended": serializers.IntegerField(), "task": TaskOutputSerializer()}
+)
+
+
+class TaskPublishApi(APIView):
+    @extend_schema(
+        request=None,
+        responses=_fan_out_response,
+        summary="Publish: one assignment per target unit (idempotent)",
+    )
+    def post(self, request, task_id: int):
+        task = selectors.task_get(user=request.user, task_id=task_id)
+        result = services.task_publish(actor=request.user, task=task)
+        task = selectors.task_get(user=request.user, task_id=task_id)
+        return Response({"created": result.created, "task": TaskOutputSerializer(task).data})
+
+
+class TaskCancelApi(APIView):
+    service = staticmethod(services.task_cancel)
+
+    @extend_schema(
+        request=TaskEndSerializer,
+        responses=_end_response,
+        summary="Cancel a task and end its open assignments",
+    )
+    def post(self, request, task_id: int):
+        task = selectors.task_get(user=request.user, task_id=task_id)
+        result = self.service(actor=request.user, task=task, **_valid(TaskEndSerializer, request))
+        task = selectors.task_get(user=request.user, task_id=task_id)
+        return Response({"ended": result.ended, "task": TaskOutputSerializer(task).data})
+
+
+class TaskCloseApi(TaskCancelApi):
+    service = staticmethod(services.task_close)
+
+    @extend_schema(
+        request=TaskEndSerializer,
+        responses=_end_response,
+        summary="Close a task; open assignments end as not completed",
+    )
+    def post(self, request, task_id: int):
+        return super().post(request, task_id)
+
+
+class TaskProgressApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("depth", int, description="Levels below the root to list (default 1)."),
+            OpenApiParameter(
+                "unit", int, description="Root unit inside the issuer's subtree (default: the issuer)."
+            ),
+        ],
+        responses=inline_serializer(
+            "TaskProgress", {"task": serializers.IntegerField(), "units": serializers.ListField()}
+        ),
+        summary="Live progress per unit: counts per status, overdue, completion rate",
+    )
+    def get(self, request, task_id: int):
+        try:
+            depth = int(request.query_params.get("depth", 1))
+        except ValueError as exc:
+            raise ValidationFailed(
+                _("depth must be a whole number."), {"depth": [_("Not a number.")]}
+            ) from exc
+        return Response(
+            selectors.task_progress(
+                user=request.user, task_id=task_id, depth=depth, unit_id=request.query_params.get("unit")
+            )
+        )
+
+
+class TaskEventsApi(APIView):
+    @extend_schema(responses=TaskEventSerializer(many=True), summary="History of a task")
+    def get(self, request, task_id: int):
+        return Response(
+            TaskEventSerializer(selectors.task_events(user=request.user, task_id=task_id), many=True).data
+        )
+
+
+class TaskAttachmentListApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses=AttachmentSerializer(many=True), summary="The task's attachments")
+    def get(self, request, task_id: int):
+        task = selectors.task_get(user=request.user, task_id=task_id)
+        return Response(AttachmentSerializer(task.attachments.all(), many=True).data)
+
+    @extend_schema(
+        request=AttachmentUploadSerializer,
+        responses={201: AttachmentSerializer},
+        summary="Attach a file (PDF, DOCX, XLSX, JPEG, PNG, WebP)",
+    )
+    def post(self, request, task_id: int):
+        task = selectors.task_get(user=request.user, task_id=task_id)
+        upload = _valid(AttachmentUploadSerializer, request)["file"]
+        attachment = services.task_attachment_add(actor=request.user, task=task, file=upload)
+        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+
+class TaskAttachmentDetailApi(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="Download an attachment")
+    def get(self, request, task_id: int, attachment_id: int):
+        attachment = selectors.task_attachment_get(
+            user=request.user, task_id=task_id, attachment_id=attachment_id
+        )
+        response = FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.original_name,
+            content_type=attachment.content_type,
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @extend_schema(responses={204: None}, summary="Remove an attachment")
+    def delete(self, request, task_id: int, attachment_id: int):
+        attachment = selectors.task_attachment_get(
+            user=request.user, task_id=task_id, attachment_id=attachment_id
+        )
+        services.task_attachment_remove(actor=request.user, attachment=attachment)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Assignments --------------------------------------------------------------------------------------
+
+
+def _detail(request, assignment_id) -> dict:
+    assignment = selectors.assignment_get(user=request.user, assignment_id=assignment_id)
+    assignment.rollup = selectors.assignment_rollup(assignment=assignment)
+    assignment.child_list = list(selectors.assignment_children(assignment=assignment))
+    return AssignmentDetailSerializer(assignment).data
+
+
+class AssignmentListApi(GenericAPIView):
+    serializer_class = AssignmentOutputSerializer
+    filterset_class = AssignmentFilter
+    queryset = Assignment.objects.none()
+
+    def get_queryset(self):
+        return selectors.assignment_list(user=self.request.user)
+
+    @extend_schema(
+        operation_id="assignments_list",
+        responses=AssignmentOutputSerializer(many=True),
+        summary="The inbox: assignments of the units you see, soonest due first",
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(AssignmentOutputSerializer(page, many=True).data)
+
+
+class AssignmentDetailApi(APIView):
+    @extend_schema(
+        responses=AssignmentDetailSerializer, summary="One assignment with its children's rollup and reports"
+    )
+    def get(self, request, assignment_id: int):
+        return Response(_detail(request, assignment_id))
+
+
+class AssignmentAcceptApi(APIView):
+    @extend_schema(
+        request=VersionSerializer,
+        responses=AssignmentDetailSerializer,
+        summary="签收: acknowledge the assignment",
+    )
+    def post(self, request, assignment_id: int):
+        assignment = selectors.assignment_get(user=request.user, assignment_id=assignment_id)
+        fields = _valid(VersionSerializer, request)
+        services.assignment_accept(
+            actor=request.user, assignment=assignment, expected_version=fields["version"]
+        )
+        return Response(_detail(request, assignment_id))
+
+
+class AssignmentSubmissionsApi(APIView):
+    @extend_schema(
+        responses=SubmissionOutputSerializer(many=True), summary="Reports of this assignment, newest first"
+    )
+    def get(self, request, assignment_id: int):
+        rows = selectors.submission_list(user=request.user, assignment_id=assignment_id)
+        return Response(SubmissionOutputSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=SubmissionInputSerializer,
+        responses={201: SubmissionOutputSerializer},
+        summary="上报: submit a completion report",
+    )
+    def post(self, request, assignment_id: int):
+        assignment = selectors.assignment_get(user=request.user, assignment_id=assignment_id)
+        context = {
+            "requirements": assignment.task.evidence_requirements,
+            "delegated": assignment.children_total > 0,
+        }
+        fields = _valid(SubmissionInputSerializer, request, context=context)
+        version = fields.pop("version")
+        submission = services.assignment_submit(
+            actor=request.user, assignment=assignment, expected_version=version, **fields
+        )
+        return Response(SubmissionOutputSerializer(submission).data, status=status.HTTP_201_CREATED)
+
+
+class AssignmentReviewApi(APIView):
+    @extend_schema(
+        request=ReviewInputSerializer,
+        responses=AssignmentDetailSerializer,
+        summary="审核: approve or return a report",
+    )
+    def post(self, request, assignment_id: int):
+        assignment = selectors.assignment_get(user=request.user, assignment_id=assignment_id)
+        fields = _valid(ReviewInputSerializer, request)
+        services.assignment_review(
+            actor=request.user,
+            assignment=assignment,
+            decision=fields["decision"],
+            comment=fields["comment"],
+            rating=fields["rating"],
+            expected_version=fields["version"],
+        )
+        return Response(_detail(request, assignment_id))
+
+
+class AssignmentDelegateApi(APIView):
+    @extend_schema(
+        request=DelegateInputSerializer,
+        responses=inline_serializer(
+            "AssignmentDelegated",
+            {"created": serializers.IntegerField(), "assignment": AssignmentDetailSerializer()},
+        ),
+        summary="下派: pass the assignment on to units below",
+    )
+    def post(self, request, assignment_id: int):
+        assignment = selectors.assignment_get(user=request.user, assignment_id=assignment_id)
+        fields = _valid(DelegateInputSerializer, request)
+        result = services.assignment_delegate(
+            actor=request.user,
+            assignment=assignment,
+            targets=fields["targets"],
+            due_at=fields["due_at"],
+            expected_version=fields["version"],
+        )
+        return Response({"created": result.created, "assignment": _detail(request, assignment_id)})
+
+
+class AssignmentUrgeApi(APIView):
+    @extend_schema(
+        request=UrgeInputSerializer,
+        responses={201: AssignmentEventSerializer},
+        summary="催办: press the unit to act",
+    )
+    def post(self, request, assignment_id: int):
+        assignment = selectors.assignment_get(user=request.user, assignment_id=assignment_id)
+        event = services.assignment_urge(
+            actor=request.user, assignment=assignment, **_valid(UrgeInputSerializer, request)
+        )
+        return Response(AssignmentEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+class AssignmentEventsApi(APIView):
+    @extend_schema(
+        responses=AssignmentEventSerializer(many=True),
+        summary="Every transition of the assignment, oldest first",
+    )
+    def get(self, request, assignment_id: int):
+        rows = selectors.assignment_events(user=request.user, assignment_id=assignment_id)
+        return Response(AssignmentEventSerializer(rows, many=True).data)

@@ -1,0 +1,126 @@
+"""Shared set-up for the tasks benchmarks: a scratch PostgreSQL database and a large tree built fast.
+
+Not a benchmark itself. The scratch database `chuanxi_bench_tasks` lives on the server of
+DATABASE_URL; it is dropped and created, migrated, used, and dropped again (unless --keep).
+"""
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+REPO = Path(__file__).resolve().parent.parent
+SCRATCH_DB = "chuanxi_bench_tasks"
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def recreate_database(url: str, *, drop_only: bool = False) -> None:
+    import psycopg
+
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{SCRATCH_DB}"')
+
+
+def setup_django(url: str) -> None:
+    """Point Django at a fresh scratch database and migrate it."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("Set DATABASE_URL=postgres://user@host:port/any to a PostgreSQL server.")
+    recreate_database(url)
+    os.environ["DATABASE_URL"] = with_database(url, SCRATCH_DB)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+    sys.path.insert(0, str(REPO / "backend"))
+    sys.path.insert(0, str(REPO))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def machine() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        server = cursor.fetchone()[0]
+    model = ""
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        model = next(
+            (line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")),
+            "",
+        )
+    except OSError:
+        pass
+    return f"PostgreSQL {server}, Python {platform.python_version()}, {os.cpu_count()} CPUs ({model})"
+
+
+def build_district(code: str, streets: int, communities: int):
+    """A district with `streets` streets of `communities` communities each: bulk insert, one renumbering."""
+    from django.db import transaction
+
+    from orgs.models import OrgUnit
+    from orgs.tree import lock_new_roots, next_tree_id, rebuild_trees
+
+    with transaction.atomic():
+        lock_new_roots()
+        tree_id = next_tree_id()
+        district = OrgUnit.objects.bulk_create(
+            [OrgUnit(name=f"区{code}", code=code, tree_id=tree_id, lft=0, rght=0, level=0)]
+        )[0]
+        street_rows = OrgUnit.objects.bulk_create(
+            [
+                OrgUnit(
+                    name=f"区{code}街道{s}",
+                    code=f"{code}S{s:03d}",
+                    parent_id=district.pk,
+                    tree_id=tree_id,
+                    lft=0,
+                    rght=0,
+                    level=1,
+                )
+                for s in range(streets)
+            ],
+            batch_size=5000,
+        )
+        batch: list[OrgUnit] = []
+        for s, street in enumerate(street_rows):
+            for c in range(communities):
+                batch.append(
+                    OrgUnit(
+                        name=f"区{code}街道{s}社区{c}",
+                        code=f"{code}S{s:03d}C{c:04d}",
+                        parent_id=street.pk,
+                        tree_id=tree_id,
+                        lft=0,
+                        rght=0,
+                        level=2,
+                    )
+                )
+            if len(batch) >= 20000:
+                OrgUnit.objects.bulk_create(batch, batch_size=5000)
+                batch = []
+        OrgUnit.objects.bulk_create(batch, batch_size=5000)
+        rebuild_trees([tree_id])
+    return OrgUnit.objects.get(pk=district.pk)
+
+
+def analyze() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def fmt(seconds: list[float]) -> str:
+    return f"median {statistics.median(seconds):.3f} s (min {min(seconds):.3f}, max {max(seconds):.3f})"
