@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.exceptions import Conflict, Forbidden, PayloadTooLarge, ValidationFailed
-from orgs.models import LEVEL_BY_KEY, OrgUnit, User
+from orgs.models import LEVEL_BY_KEY, Level, OrgUnit, User
 from orgs.scope import Action, can, units_for
 from tasks.models import (
     OPEN_STATUSES,
@@ -305,7 +305,8 @@ def targets_validate(*, actor: User, root: OrgUnit, raw: Any) -> list[dict[str, 
         if level:
             if LEVEL_BY_KEY[level] <= row["level"]:
                 problems.append(
-                    _("%(unit)s has no %(level)s units below it.") % {"unit": row["name"], "level": level}
+                    _("%(unit)s has no %(level)s units below it.")
+                    % {"unit": row["name"], "level": Level(LEVEL_BY_KEY[level]).label}
                 )
         elif not row["is_active"]:
             problems.append(_("%(unit)s is inactive and cannot receive tasks.") % {"unit": row["name"]})

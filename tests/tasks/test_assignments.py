@@ -45,7 +45,7 @@ def test_accept_moves_pending_to_accepted_once(api, people, c1):
     assert response.json()["version"] == 1
     again = _post(api, c1, "accept")
     assert again.status_code == 409
-    assert "accepted" in again.json()["message"]
+    assert "已签收" in again.json()["message"]  # the current state, in the default language
     assert again.json()["errors"]["status"] == "accepted"
 
 
@@ -155,7 +155,7 @@ def test_a_stale_version_is_a_409(api, people, c1):
     _post(api, c1, "accept")
     response = api.post(f"/api/v1/assignments/{c1.pk}/submissions/", report(version=0), format="json")
     assert response.status_code == 409
-    assert "reload" in response.json()["message"].lower()
+    assert "刷新" in response.json()["message"]  # "reload", in the default language
     assert _status(c1) == "accepted"
 
 

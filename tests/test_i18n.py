@@ -1,0 +1,50 @@
+"""Chinese first: every message has a translation, the compiled catalogue matches, and users see it."""
+
+import gettext
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import login
+from tests.tasks.helpers import assignment_of, published_task
+
+LOCALE = Path(__file__).resolve().parent.parent / "backend" / "locale" / "zh_Hans" / "LC_MESSAGES"
+
+
+def _po_entries() -> dict[str, str]:
+    entries: dict[str, str] = {}
+    msgid = None
+    for line in (LOCALE / "django.po").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#, fuzzy") and entries:
+            pytest.fail(f"fuzzy translation after {list(entries)[-1]!r}")
+        if line.startswith('msgid "'):
+            msgid = line[7:-1]
+        elif line.startswith('msgstr "') and msgid:
+            entries[msgid] = line[8:-1]
+            msgid = None
+    return entries
+
+
+def test_every_message_is_translated_to_chinese():
+    untranslated = [msgid for msgid, msgstr in _po_entries().items() if not msgstr]
+    assert untranslated == []
+
+
+def test_the_compiled_catalogue_is_up_to_date():
+    with open(LOCALE / "django.mo", "rb") as handle:
+        catalogue = gettext.GNUTranslations(handle)
+    missing = [msgid for msgid in _po_entries() if "\\" not in msgid and catalogue.gettext(msgid) == msgid]
+    assert missing == [], "run `make messages` (compilemessages) after editing django.po"
+
+
+@pytest.mark.django_db
+def test_a_conflict_reads_in_chinese_by_default_and_in_english_on_request(api, world, people):
+    task = published_task(people["district_officer"], world["A"], [{"unit": world["A"].pk, "level": "street"}])
+    assignment = assignment_of(task, world["S1"])
+    login(api, people["district_officer"])
+    approve = {"decision": "approve"}
+    zh = api.post(f"/api/v1/assignments/{assignment.pk}/review/", approve, format="json")
+    assert zh.status_code == 409
+    assert "待签收" in zh.json()["message"]
+    en = api.post(f"/api/v1/assignments/{assignment.pk}/review/", approve, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert "pending" in en.json()["message"]
