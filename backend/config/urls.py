@@ -12,4 +12,5 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
     path("api/v1/", include("orgs.urls")),
     path("api/v1/", include("tasks.urls")),
+    path("api/v1/", include("evidence.urls")),
 ]

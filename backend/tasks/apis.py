@@ -5,11 +5,15 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.exceptions import NotFound, ValidationFailed
+from evidence import apis as evidence_apis
+from evidence import idempotency
+from evidence import selectors as evidence_selectors
+from evidence import services as evidence_services
 from orgs import selectors as org_selectors
 from tasks import selectors, services
 from tasks.filters import AssignmentFilter, TaskFilter
@@ -26,6 +30,7 @@ from tasks.serializers import (
     DelegateInputSerializer,
     ReviewInputSerializer,
     SubmissionInputSerializer,
+    SubmissionMultipartSerializer,
     SubmissionOutputSerializer,
     TaskCreateSerializer,
     TaskEndSerializer,
@@ -278,11 +283,17 @@ class TaskAttachmentDetailApi(APIView):
 # Assignments --------------------------------------------------------------------------------------
 
 
+def _evidence_context(request, submissions) -> dict:
+    """Which units the flags of these reports may name to this reader (one query at most)."""
+    return {
+        "visible_units": evidence_selectors.earlier_units_visible(user=request.user, submissions=submissions)
+    }
+
+
 def _detail(request, assignment_id) -> dict:
-    assignment = selectors.assignment_get(user=request.user, assignment_id=assignment_id)
-    assignment.rollup = selectors.assignment_rollup(assignment=assignment)
-    assignment.child_list = list(selectors.assignment_children(assignment=assignment))
-    return AssignmentDetailSerializer(assignment).data
+    assignment = selectors.assignment_detail(user=request.user, assignment_id=assignment_id)
+    submissions = [assignment.current_submission, *(c.current_submission for c in assignment.child_list)]
+    return AssignmentDetailSerializer(assignment, context=_evidence_context(request, submissions)).data
 
 
 class AssignmentListApi(GenericAPIView):
@@ -327,30 +338,73 @@ class AssignmentAcceptApi(APIView):
 
 
 class AssignmentSubmissionsApi(APIView):
-    @extend_schema(
-        responses=SubmissionOutputSerializer(many=True), summary="Reports of this assignment, newest first"
-    )
-    def get(self, request, assignment_id: int):
-        rows = selectors.submission_list(user=request.user, assignment_id=assignment_id)
-        return Response(SubmissionOutputSerializer(rows, many=True).data)
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication too: CSRF checks of session logins read the body.
+        if request.method == "POST":
+            evidence_apis.refuse_oversized_body(request)
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(
-        request=SubmissionInputSerializer,
+        responses=SubmissionOutputSerializer(many=True),
+        summary="Reports of this assignment, newest first, with photos, flags and reviews",
+    )
+    def get(self, request, assignment_id: int):
+        rows = list(selectors.submission_list(user=request.user, assignment_id=assignment_id))
+        return Response(
+            SubmissionOutputSerializer(rows, many=True, context=_evidence_context(request, rows)).data
+        )
+
+    @extend_schema(
+        request={
+            "multipart/form-data": SubmissionMultipartSerializer,
+            "application/json": SubmissionInputSerializer,
+        },
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Retry safely: the same key and request return the first response, nothing new is created.",
+            )
+        ],
         responses={201: SubmissionOutputSerializer},
-        summary="上报: submit a completion report",
+        summary="上报: submit a completion report with photos",
     )
     def post(self, request, assignment_id: int):
         assignment = selectors.assignment_get(user=request.user, assignment_id=assignment_id)
-        context = {
-            "requirements": assignment.task.evidence_requirements,
-            "delegated": assignment.children_total > 0,
-        }
-        fields = _valid(SubmissionInputSerializer, request, context=context)
-        version = fields.pop("version")
-        submission = services.assignment_submit(
-            actor=request.user, assignment=assignment, expected_version=version, **fields
-        )
-        return Response(SubmissionOutputSerializer(submission).data, status=status.HTTP_201_CREATED)
+        payload = evidence_apis.photo_request(request)
+
+        def fingerprint() -> str:
+            return idempotency.fingerprint(
+                method=request.method, path=request.path, fields=payload.fields, uploads=payload.uploads
+            )
+
+        def perform() -> Response:
+            context = {
+                "requirements": assignment.task.evidence_requirements,
+                "delegated": assignment.children_total > 0,
+                "photo_count": len(payload.uploads),
+            }
+            serializer = SubmissionInputSerializer(data=payload.fields, context=context)
+            valid = serializer.is_valid()
+            photos, photo_errors = evidence_services.photos_inspect(uploads=payload.uploads)
+            errors = {**({} if valid else serializer.errors), **payload.errors}
+            if errors or photo_errors:
+                raise services.invalid_report(errors, photo_errors=photo_errors)
+            fields = dict(serializer.validated_data)
+            version = fields.pop("version")
+            submission = services.assignment_submit(
+                actor=request.user, assignment=assignment, expected_version=version, photos=photos, **fields
+            )
+            submission = selectors.submission_get(user=request.user, submission_id=submission.pk)
+            return Response(
+                SubmissionOutputSerializer(submission, context=_evidence_context(request, [submission])).data,
+                status=status.HTTP_201_CREATED,
+            )
+
+        return idempotency.idempotent(request, fingerprint=fingerprint, perform=perform)
 
 
 class AssignmentReviewApi(APIView):

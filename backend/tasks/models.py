@@ -270,6 +270,14 @@ class Submission(models.Model):
     )
     summary = models.TextField(_("summary"))
     held_at = models.DateTimeField(_("activity time"), null=True, blank=True)
+    ended_at = models.DateTimeField(
+        _("activity end time"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the activity ended; with held_at it gives the length volunteer hours are checked against."
+        ),
+    )
     participants = models.PositiveIntegerField(_("participants"), null=True, blank=True)
     volunteers = models.PositiveIntegerField(_("volunteers"), null=True, blank=True)
     volunteer_hours = models.DecimalField(

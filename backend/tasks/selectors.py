@@ -9,7 +9,17 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -155,12 +165,25 @@ def assignment_rollup(*, assignment: Assignment) -> dict[str, Any]:
 
 
 def assignment_children(*, assignment: Assignment) -> QuerySet[Assignment]:
-    """The delegated children with their latest reports, so the unit above sees what was reported."""
+    """The delegated children with their latest reports (photos and flags included), so the unit
+    above sees what was reported."""
     return (
         Assignment.objects.filter(parent=assignment)
         .select_related("unit", "current_submission__submitted_by", "current_submission__reviewed_by")
+        .prefetch_related("current_submission__photos", "current_submission__flags")
         .order_by("unit__lft", "id")
     )
+
+
+def assignment_detail(*, user: User, assignment_id: Any) -> Assignment:
+    """One assignment as a reviewer reads it: its latest report with photos and flags, the rollup and
+    the children's latest reports. A constant number of queries whatever the number of children."""
+    assignment = assignment_get(user=user, assignment_id=assignment_id)
+    if assignment.current_submission is not None:
+        prefetch_related_objects([assignment.current_submission], "photos", "flags")
+    assignment.rollup = assignment_rollup(assignment=assignment)
+    assignment.child_list = list(assignment_children(assignment=assignment))
+    return assignment
 
 
 def assignment_events(*, user: User, assignment_id: Any) -> QuerySet[AssignmentEvent]:
@@ -168,9 +191,23 @@ def assignment_events(*, user: User, assignment_id: Any) -> QuerySet[AssignmentE
     return assignment.events.select_related("actor").order_by("created_at", "id")
 
 
+def _with_evidence(submissions: QuerySet[Submission]) -> QuerySet[Submission]:
+    return submissions.select_related("submitted_by", "reviewed_by").prefetch_related("photos", "flags")
+
+
 def submission_list(*, user: User, assignment_id: Any) -> QuerySet[Submission]:
+    """The report history, newest first, each with its photos, flags and review: four queries."""
     assignment = assignment_get(user=user, assignment_id=assignment_id)
-    return assignment.submissions.select_related("submitted_by", "reviewed_by").order_by("-created_at", "-id")
+    return _with_evidence(assignment.submissions.all()).order_by("-created_at", "-id")
+
+
+def submission_get(*, user: User, submission_id: Any) -> Submission:
+    try:
+        return _with_evidence(
+            Submission.objects.filter(unit_condition(user, Action.VIEW, prefix="assignment__unit"))
+        ).get(pk=_int(submission_id))
+    except Submission.DoesNotExist as exc:
+        raise NotFound(_("Report not found, or you do not have access to it.")) from exc
 
 
 # Progress -----------------------------------------------------------------------------------------

@@ -5,9 +5,11 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
+from evidence.serializers import FlagSerializer, PhotoSerializer, evidence_of
 from orgs.serializers import UnitBriefSerializer
 from tasks import services
 from tasks.models import (
@@ -193,8 +195,18 @@ class TaskBriefSerializer(serializers.ModelSerializer):
 
 
 class SubmissionOutputSerializer(serializers.ModelSerializer):
+    """A report with its photos (and their flags), its own flags and the review decision.
+
+    Expects `photos` and `flags` prefetched (tasks.selectors) and, in the context, `visible_units`
+    (evidence.selectors.earlier_units_visible) to name earlier reports in duplicate flags.
+    """
+
     submitted_by = UserBriefSerializer(read_only=True, allow_null=True)
     reviewed_by = UserBriefSerializer(read_only=True, allow_null=True)
+    photos = serializers.SerializerMethodField()
+    flags = serializers.SerializerMethodField(
+        help_text=_("Flags about the report itself; each photo carries its own.")
+    )
 
     class Meta:
         model = Submission
@@ -203,6 +215,7 @@ class SubmissionOutputSerializer(serializers.ModelSerializer):
             "assignment",
             "summary",
             "held_at",
+            "ended_at",
             "participants",
             "volunteers",
             "volunteer_hours",
@@ -216,7 +229,23 @@ class SubmissionOutputSerializer(serializers.ModelSerializer):
             "rating",
             "reviewed_by",
             "reviewed_at",
+            "photos",
+            "flags",
         ]
+
+    def _evidence(self, obj: Submission) -> dict:
+        cache = self.context.setdefault("_evidence", {})
+        if obj.pk not in cache:
+            cache[obj.pk] = evidence_of(obj, self.context)
+        return cache[obj.pk]
+
+    @extend_schema_field(PhotoSerializer(many=True))
+    def get_photos(self, obj: Submission) -> list:
+        return self._evidence(obj)["photos"]
+
+    @extend_schema_field(FlagSerializer(many=True))
+    def get_flags(self, obj: Submission) -> list:
+        return self._evidence(obj)["flags"]
 
 
 class AssignmentOutputSerializer(serializers.ModelSerializer):
@@ -290,6 +319,12 @@ class SubmissionInputSerializer(VersionSerializer):
 
     summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     held_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    ended_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("When the activity ended (optional); volunteer hours are checked against its length."),
+    )
     participants = serializers.IntegerField(
         required=False, allow_null=True, default=None, min_value=0, max_value=10_000_000
     )
@@ -324,6 +359,15 @@ class SubmissionInputSerializer(VersionSerializer):
         if isinstance(data, Mapping):
             for name in sorted(set(data) - set(self.fields)):
                 errors[name] = [_("This field cannot be set here.")]
+            if "photos" in data:  # sent as JSON or as a text field rather than as files
+                errors["photos"] = [
+                    {
+                        "code": "not_files",
+                        "message": _(
+                            "Attach photos as files in the field “photos” of a multipart/form-data request."
+                        ),
+                    }
+                ]
         else:
             raise serializers.ValidationError({"non_field_errors": [_("Send a JSON object.")]})
         values: dict[str, Any] = {}
@@ -335,13 +379,29 @@ class SubmissionInputSerializer(VersionSerializer):
             except SkipField:
                 continue
         requirement_errors = services.submission_errors(
-            requirements=self.context["requirements"], values=values, delegated=self.context["delegated"]
+            requirements=self.context["requirements"],
+            values=values,
+            delegated=self.context["delegated"],
+            photo_count=self.context.get("photo_count", 0),
         )
         for name, messages in requirement_errors.items():
             errors.setdefault(name, messages)
         if errors:
             raise serializers.ValidationError(errors)
         return values
+
+
+class SubmissionMultipartSerializer(SubmissionInputSerializer):
+    """The multipart form of a report (documentation only): the same fields plus the photo files."""
+
+    photos = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        help_text=_(
+            "One or more photos (JPEG, PNG, WebP, HEIC/HEIF), repeated as the field “photos”; counted "
+            "against the task's min_photos / max_photos."
+        ),
+    )
 
 
 class ReviewInputSerializer(VersionSerializer):

@@ -10,6 +10,7 @@ import os
 import uuid
 import zipfile
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -24,6 +25,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.exceptions import Conflict, Forbidden, PayloadTooLarge, ValidationFailed
+from evidence import services as evidence_services
+from evidence import storage as evidence_storage
+from evidence.services import InspectedPhoto
 from orgs.models import LEVEL_BY_KEY, Level, OrgUnit, User
 from orgs.scope import Action, can, units_for
 from tasks.models import (
@@ -41,7 +45,6 @@ Status = Assignment.Status
 TaskStatus = PracticeTask.Status
 
 MAX_TARGETS = 20_000
-MAX_PHOTOS_LIMIT = 30
 MAX_ATTACHMENTS_PER_TASK = 20
 TASK_ATTACHMENT_MAX_BYTES = getattr(settings, "TASK_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
 # A report may be written a little after the event's clock time on a phone whose clock runs fast.
@@ -80,6 +83,8 @@ def _require(actor: User, action: Action, unit: OrgUnit | None, message: str) ->
 
 
 def _first_problem(errors: Any) -> str:
+    if isinstance(errors, dict) and "message" in errors:  # a structured error (photos)
+        return str(errors["message"])
     if isinstance(errors, dict):
         errors = list(errors.values())
     if isinstance(errors, list):
@@ -97,6 +102,21 @@ def _invalid(what: str, errors: dict[str, Any]) -> ValidationFailed:
     if len(errors) > 1:
         message += " " + _("(%(count)s fields need attention; see errors.)") % {"count": len(errors)}
     return ValidationFailed(message, errors)
+
+
+def invalid_report(errors: dict[str, Any], *, photo_errors: Sequence[dict] = ()) -> ValidationFailed:
+    """The 400 of a completion report: the first problem in the message, every problem in `errors`.
+
+    Problems with the files come first under `errors.photos`, then the count rules. A photo over the
+    size limit makes the whole answer a 413, as for any other oversized upload.
+    """
+    errors = dict(errors)
+    if photo_errors:
+        errors["photos"] = [*photo_errors, *errors.get("photos", [])]
+    error = _invalid(_("The report is incomplete"), errors)
+    if evidence_services.any_too_large(list(photo_errors)):
+        error.status_code = PayloadTooLarge.status_code
+    return error
 
 
 def _status_label(value: str) -> str:
@@ -137,6 +157,11 @@ def _time_errors(
 # Evidence requirements ----------------------------------------------------------------------------
 
 
+def max_photos_limit() -> int:
+    """The most photos one report may carry, hence the most a task may ask for."""
+    return settings.EVIDENCE_MAX_PHOTOS_PER_SUBMISSION
+
+
 def evidence_requirements_normalize(raw: Any) -> dict[str, Any]:
     """The task's requirements with defaults filled in; a 400 lists every bad key."""
     if raw is None:
@@ -160,8 +185,8 @@ def evidence_requirements_normalize(raw: Any) -> dict[str, Any]:
             if not isinstance(value, bool):
                 problems[key] = [_("Must be true or false.")]
                 continue
-        elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PHOTOS_LIMIT:
-            problems[key] = [_("Must be a whole number from 0 to %(max)s.") % {"max": MAX_PHOTOS_LIMIT}]
+        elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= max_photos_limit():
+            problems[key] = [_("Must be a whole number from 0 to %(max)s.") % {"max": max_photos_limit()}]
             continue
         result[key] = value
     if not problems and result["min_photos"] > result["max_photos"]:
@@ -173,19 +198,51 @@ def evidence_requirements_normalize(raw: Any) -> dict[str, Any]:
     return result
 
 
+def _photo_count_errors(*, req: dict[str, Any], count: int, delegated: bool) -> list[dict[str, str]]:
+    """The photo-count rules; each error is an object like the per-file errors of the same list."""
+    errors = []
+    most = min(req["max_photos"], max_photos_limit())
+    if not delegated and count < req["min_photos"]:
+        errors.append(
+            {
+                "code": "too_few",
+                "message": _(
+                    "This task requires at least %(min)s photo(s); %(count)s attached. Attach them in the "
+                    "field “photos” of a multipart/form-data request."
+                )
+                % {"min": req["min_photos"], "count": count},
+            }
+        )
+    if count > most:
+        errors.append(
+            {
+                "code": "too_many",
+                "message": _("At most %(max)s photo(s) per report for this task; %(count)s attached.")
+                % {"max": most, "count": count},
+            }
+        )
+    return errors
+
+
 def submission_errors(
-    *, requirements: dict[str, Any], values: dict[str, Any], delegated: bool, now: datetime | None = None
-) -> dict[str, list[str]]:
+    *,
+    requirements: dict[str, Any],
+    values: dict[str, Any],
+    delegated: bool,
+    photo_count: int = 0,
+    now: datetime | None = None,
+) -> dict[str, list[Any]]:
     """Every missing or invalid field of a completion report, judged against the task's requirements.
 
     A delegated assignment (one with children) reports upward on the strength of its children's
-    approved reports: only its summary is required, and the evidence lives on the children.
+    approved reports: only its summary is required, and the evidence lives on the children (it may
+    still attach photos, up to the maximum).
     """
     now = now or timezone.now()
     req = {**DEFAULT_REQUIREMENTS, **(requirements or {})}
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
 
-    def missing(field: str, message: str) -> None:
+    def missing(field: str, message: Any) -> None:
         errors.setdefault(field, []).append(message)
 
     if not (values.get("summary") or "").strip():
@@ -193,6 +250,16 @@ def submission_errors(
     held_at = values.get("held_at")
     if held_at is not None and held_at > now + HELD_AT_FUTURE_TOLERANCE:
         missing("held_at", _("The activity time is in the future; enter when the activity took place."))
+    ended_at = values.get("ended_at")
+    if ended_at is not None:
+        if held_at is None:
+            missing("ended_at", _("Send held_at (when the activity started) together with ended_at."))
+        elif ended_at <= held_at:
+            missing("ended_at", _("The end time must be after the activity time (held_at)."))
+        elif ended_at > now + HELD_AT_FUTURE_TOLERANCE:
+            missing("ended_at", _("The end time is in the future; enter when the activity ended."))
+    for problem in _photo_count_errors(req=req, count=photo_count, delegated=delegated):
+        missing("photos", problem)
     lat, lon = values.get("latitude"), values.get("longitude")
     if (lat is None) != (lon is None):
         missing("latitude" if lat is None else "longitude", _("Send latitude and longitude together."))
@@ -215,15 +282,6 @@ def submission_errors(
         missing(
             "location_text",
             _("This task requires where the activity took place (an address or coordinates)."),
-        )
-    if req["min_photos"] > 0:
-        missing(
-            "photos",
-            _(
-                "This task requires at least %(count)s photo(s), and photo upload is not available yet. "
-                "Ask the issuing unit to set min_photos to 0, or submit once photo upload is available."
-            )
-            % {"count": req["min_photos"]},
         )
     return errors
 
@@ -960,26 +1018,58 @@ def _children_rollup(assignment: Assignment) -> dict[str, Any]:
     return counts
 
 
-@transaction.atomic
 def assignment_submit(
     *,
     actor: User,
     assignment: Assignment,
     summary: str,
     held_at: datetime | None = None,
+    ended_at: datetime | None = None,
     participants: int | None = None,
     volunteers: int | None = None,
     volunteer_hours: Decimal | None = None,
     location_text: str = "",
     latitude: Decimal | None = None,
     longitude: Decimal | None = None,
+    photos: Sequence[InspectedPhoto] = (),
     expected_version: int | None = None,
 ) -> Submission:
-    """上报: a completion report, checked against the task's evidence requirements.
+    """上报: a completion report with its photos, checked against the task's evidence requirements.
 
     A delegated assignment can be reported upward once every child is approved; its numbers default
-    to the sums over its children's approved reports.
+    to the sums over its children's approved reports. The photos (already proven to be photos by
+    evidence.services.photos_inspect) are stored with the report; if anything fails, the files go
+    with the rows. Flags about the report's numbers are raised here, the photos' flags by the job
+    that processes them after commit.
     """
+    with evidence_storage.discard_on_error(), transaction.atomic():
+        return _assignment_submit(
+            actor=actor,
+            assignment=assignment,
+            values={
+                "summary": summary,
+                "held_at": held_at,
+                "ended_at": ended_at,
+                "participants": participants,
+                "volunteers": volunteers,
+                "volunteer_hours": volunteer_hours,
+                "location_text": location_text or "",
+                "latitude": latitude,
+                "longitude": longitude,
+            },
+            photos=photos,
+            expected_version=expected_version,
+        )
+
+
+def _assignment_submit(
+    *,
+    actor: User,
+    assignment: Assignment,
+    values: dict[str, Any],
+    photos: Sequence[InspectedPhoto],
+    expected_version: int | None,
+) -> Submission:
     _require_work(actor, assignment)
     _check_version(assignment, expected_version)
     allowed = (Status.PENDING, Status.ACCEPTED, Status.RETURNED)
@@ -998,18 +1088,11 @@ def assignment_submit(
                 "children_approved": rollup["approved"],
             },
         )
-    values = {
-        "summary": summary,
-        "held_at": held_at,
-        "participants": participants,
-        "volunteers": volunteers,
-        "volunteer_hours": volunteer_hours,
-        "location_text": location_text or "",
-        "latitude": latitude,
-        "longitude": longitude,
-    }
     errors = submission_errors(
-        requirements=assignment.task.evidence_requirements, values=values, delegated=delegated
+        requirements=assignment.task.evidence_requirements,
+        values=values,
+        delegated=delegated,
+        photo_count=len(photos),
     )
     if errors:
         raise _invalid(_("The report is incomplete"), errors)
@@ -1025,6 +1108,10 @@ def assignment_submit(
             if values[field] is None:
                 values[field] = total
     submission = Submission.objects.create(assignment=assignment, submitted_by=actor, **values)
+    evidence_services.photos_attach(
+        submission=submission, photos=photos, actor=actor, tree_id=assignment.unit.tree_id
+    )
+    evidence_services.submission_flag(submission=submission, task=assignment.task)
     _transition(
         assignment=assignment,
         actor=actor,

@@ -11,7 +11,7 @@ from orgs.tree import rebuild_trees
 from tasks import services
 from tasks.models import Assignment, PracticeTask, TaskCategory
 
-# The defaults ask for a photo, which cannot be uploaded until the evidence work lands.
+# The defaults ask for a photo; workflow tests that are not about evidence send none.
 NO_PHOTOS = {"min_photos": 0}
 
 
@@ -43,7 +43,7 @@ def assignment_of(task: PracticeTask, unit: OrgUnit) -> Assignment:
 
 
 def report(**overrides: Any) -> dict[str, Any]:
-    """A completion report that meets the default requirements (apart from photos)."""
+    """A completion report that meets the default requirements (apart from photos: see tests/evidence)."""
     body = {
         "summary": "组织志愿者清理楼道杂物，入户宣传垃圾分类。",
         "held_at": (timezone.now() - timedelta(hours=3)).isoformat(),

@@ -37,6 +37,8 @@ MATRIX = {
     "create from S1": [201, 201, 201, 201, 403, 400, 400],
     "assignment detail C1": [200, 200, 200, 200, 200, 200, 404],
     "assignment events C1": [200, 200, 200, 200, 200, 200, 404],
+    "submissions C1": [200, 200, 200, 200, 200, 200, 404],
+    "photo C1": [200, 200, 200, 200, 200, 200, 404],
     "accept C1": [403, 200, 403, 200, 403, 200, 404],
     "submit C1": [403, 201, 403, 201, 403, 201, 404],
     "urge C1": [201, 201, 201, 201, 403, 403, 404],
@@ -70,6 +72,7 @@ def _call(api, world, people, setting, endpoint):
         from tests.factories import make_member
 
         submit(target, make_member(target.unit, Role.WORKER))
+    photo_id = _photo_of(c1) if endpoint == "photo C1" else None
     calls = {
         "task detail": lambda: api.get(f"/api/v1/tasks/{task.pk}/"),
         "draft detail": lambda: api.get(f"/api/v1/tasks/{draft.pk}/"),
@@ -93,6 +96,8 @@ def _call(api, world, people, setting, endpoint):
         ),
         "assignment detail C1": lambda: api.get(f"/api/v1/assignments/{c1.pk}/"),
         "assignment events C1": lambda: api.get(f"/api/v1/assignments/{c1.pk}/events/"),
+        "submissions C1": lambda: api.get(f"/api/v1/assignments/{c1.pk}/submissions/"),
+        "photo C1": lambda: api.get(f"/api/v1/photos/{photo_id}/thumbnail/"),
         "accept C1": lambda: api.post(f"/api/v1/assignments/{c1.pk}/accept/"),
         "submit C1": lambda: api.post(f"/api/v1/assignments/{c1.pk}/submissions/", report(), format="json"),
         "urge C1": lambda: api.post(
@@ -113,6 +118,22 @@ def _call(api, world, people, setting, endpoint):
     return calls[endpoint]()
 
 
+def _photo_of(assignment) -> int:
+    """C1 reports with one photo (by a worker outside the roles under test), processed by the job."""
+    from evidence.jobs import process_photo
+    from evidence.services import photos_inspect
+    from orgs.models import Role
+    from tests.evidence.helpers import photo
+    from tests.factories import make_member
+
+    photos, errors = photos_inspect(uploads=[photo(1)])
+    assert not errors
+    submission = submit(assignment, make_member(assignment.unit, Role.WORKER), photos=photos)
+    photo_id = submission.photos.get().pk
+    assert process_photo(photo_id) == "ready"
+    return photo_id
+
+
 def _snapshot():
     return (
         sorted(Assignment.objects.values_list("id", "status", "version")),
@@ -121,8 +142,9 @@ def _snapshot():
 
 
 @pytest.mark.parametrize(("endpoint", "role", "expected"), CASES)
-def test_access_matrix(api, world, people, setting, endpoint, role, expected):
-    arranged_inside = endpoint.startswith("review")  # the arrangement submits first
+def test_access_matrix(api, world, people, setting, endpoint, role, expected, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path  # photo files of the arrangement
+    arranged_inside = endpoint.startswith(("review", "photo"))  # the arrangement submits first
     before = None if arranged_inside else _snapshot()
     login(api, people[role])
     response = _call(api, world, people, setting, endpoint)

@@ -288,16 +288,29 @@ def test_location_by_coordinates_is_enough(api, world, people, c1):
     assert api.post(f"/api/v1/assignments/{c1.pk}/submissions/", body, format="json").status_code == 201
 
 
-def test_a_task_that_requires_photos_cannot_be_submitted_yet(api, world, people):
+def test_a_task_that_requires_photos_is_not_submitted_without_them(api, world, people):
     task = published_task(
         people["district_officer"], world["A"], [{"unit": world["C1"].pk}], evidence_requirements={}
     )
     c1 = assignment_of(task, world["C1"])
     login(api, people["community_worker"])
-    response = api.post(f"/api/v1/assignments/{c1.pk}/submissions/", report(), format="json")
+    response = api.post(
+        f"/api/v1/assignments/{c1.pk}/submissions/", report(), format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"photos"}
-    assert "min_photos" in response.json()["errors"]["photos"][0]
+    problem = response.json()["errors"]["photos"][0]
+    assert problem["code"] == "too_few"
+    assert "multipart/form-data" in problem["message"]  # says how to attach them
+    assert _status(c1) == "pending"
+
+
+def test_photos_sent_as_json_are_refused_with_how_to_send_them(api, people, c1):
+    login(api, people["community_worker"])
+    body = report(photos=["https://example.com/a.jpg"])
+    response = api.post(f"/api/v1/assignments/{c1.pk}/submissions/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"]["photos"][0]["code"] == "not_files"
     assert _status(c1) == "pending"
 
 

@@ -69,7 +69,7 @@ def test_two_officers_reviewing_at_once_exactly_one_wins(world, people):
         wins = [o for o in outcomes if isinstance(o, Assignment)]
         assert (len(wins), len(conflicts)) == (1, 1), outcomes
         assert conflicts[0].extra["status"] == "returned"
-        assert "returned" in conflicts[0].message
+        assert "已退回" in conflicts[0].message  # "returned", in the default language
         assert _fresh(target.pk).status == "returned"
         assert AssignmentEvent.objects.filter(assignment=target, verb="return").count() == round_number + 1
     assert Submission.objects.filter(assignment=target).exclude(decision="").count() == ROUNDS

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "common",
     "orgs",
     "tasks",
+    "evidence",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +85,9 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The photo band indexes carry INCLUDE columns so PostgreSQL answers duplicate lookups from the index
+# alone; SQLite (demo, tests) builds them without those columns and says so with W040 at migrate.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 AUTH_USER_MODEL = "orgs.User"
 AUTHENTICATION_BACKENDS = ["orgs.login_throttle.ThrottledModelBackend"]
 
@@ -110,11 +114,55 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# MEDIA_URL is deliberately not routed (config/urls.py): evidence photos and attachments are served
+# only through authenticated API views that apply the access rule.
+
+# S3-compatible object storage (AWS S3, MinIO, Aliyun OSS, ...) for uploads, through django-storages,
+# when a bucket is configured. Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (read by
+# boto3 from the environment) or an instance role; nothing is public: objects are private and the API
+# streams them after the access check.
+S3_BUCKET = os.environ.get("AWS_STORAGE_BUCKET_NAME") or os.environ.get("S3_BUCKET", "")
+if S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,  # e.g. http://minio:9000
+            "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+            "addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE") or None,  # "path" for MinIO
+            "location": os.environ.get("AWS_LOCATION", ""),  # key prefix inside the bucket
+            "default_acl": None,  # the bucket's policy (private), never public-read
+            "querystring_auth": True,
+            # Names are random (originals) or derived from them and replaced on purpose (thumbnails):
+            # overwriting saves a HEAD request per write.
+            "file_overwrite": True,
+        },
+    }
 
 # Uploads: the import endpoints read the whole file; keep the ceiling explicit.
+# DATA_UPLOAD_MAX_MEMORY_SIZE counts form fields only, never file data; files of a request larger
+# than FILE_UPLOAD_MAX_MEMORY_SIZE (the whole request's length decides) are spooled to temporary files.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
+
+# Evidence photos (backend/evidence, docs/api-evidence.md).
+EVIDENCE_MAX_PHOTO_BYTES = int(os.environ.get("EVIDENCE_MAX_PHOTO_BYTES", str(20 * 1024 * 1024)))
+# 50 MP admits the 48/50 MP modes of current phones and stays far below Pillow's own guard (89 MP);
+# a decoded 50 MP RGB photo is 150 MB, and the header check refuses larger ones before decoding.
+EVIDENCE_MAX_PHOTO_PIXELS = int(os.environ.get("EVIDENCE_MAX_PHOTO_PIXELS", "50000000"))
+# A whole submission request (413 above it, refused before the body is read).
+EVIDENCE_MAX_REQUEST_BYTES = int(os.environ.get("EVIDENCE_MAX_REQUEST_BYTES", str(120 * 1024 * 1024)))
+# Photos per report; also the largest min_photos / max_photos a task may ask for.
+EVIDENCE_MAX_PHOTOS_PER_SUBMISSION = int(os.environ.get("EVIDENCE_MAX_PHOTOS_PER_SUBMISSION", "20"))
+# "Taken far away" flag: distance from the unit's registered coordinates. Phones write WGS-84 while
+# Chinese maps use GCJ-02 (a few hundred metres apart), so keep this well above 1 km.
+EVIDENCE_GPS_FAR_KM = float(os.environ.get("EVIDENCE_GPS_FAR_KM", "3"))
+# The Celery queue of the photo jobs (empty = the default queue). A dedicated queue lets a separate
+# worker (`celery -A config.celery_app worker -Q photos`) keep image work off the other jobs.
+EVIDENCE_QUEUE = os.environ.get("EVIDENCE_QUEUE", "")
+# How long an Idempotency-Key is remembered.
+IDEMPOTENCY_KEY_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_HOURS", "24"))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
@@ -151,6 +199,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PracticeTaskStatusEnum": "tasks.models.PracticeTask.Status",
         "AssignmentStatusEnum": "tasks.models.Assignment.Status",
+        "PhotoStatusEnum": "evidence.models.Photo.Status",
+        "EvidenceFlagKindEnum": "evidence.models.EvidenceFlag.Kind",
     },
 }
 
@@ -201,6 +251,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orgs.check_tree",
         "schedule": crontab(hour=3, minute=30),
         "options": {"expire_seconds": 6 * 3600},
+    },
+    # Files of crashed uploads, photos stuck in processing, expired idempotency keys.
+    "evidence.remove_orphaned_uploads": {
+        "task": "evidence.remove_orphaned_uploads",
+        "schedule": crontab(minute=17),
+        "options": {"expire_seconds": 3000},
     },
 }
 
