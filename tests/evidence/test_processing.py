@@ -115,7 +115,7 @@ def test_a_file_that_does_not_decode_ends_failed_without_retrying(uploaded, monk
 def test_a_missing_original_ends_failed(uploaded):
     default_storage.delete(uploaded.original.name)
     assert process_photo(uploaded.pk) == "failed"
-    assert "missing" in Photo.objects.get(pk=uploaded.pk).error
+    assert "缺少" in Photo.objects.get(pk=uploaded.pk).error
 
 
 def test_storage_errors_are_retried_with_backoff(uploaded, monkeypatch):
