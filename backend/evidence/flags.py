@@ -2,7 +2,7 @@
 
 A flag that names another unit's submission (duplicates) names it only to readers who may see that
 unit; everyone else reads "another unit of the district", so a flag never leaks what the access
-rule hides (docs/api-evidence.md).
+rule hides (docs/api.md, "Evidence photos").
 """
 
 from datetime import datetime

@@ -145,8 +145,9 @@ if S3_BUCKET:
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
+TASK_ATTACHMENT_MAX_BYTES = int(os.environ.get("TASK_ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
 
-# Evidence photos (backend/evidence, docs/api-evidence.md).
+# Evidence photos (backend/evidence, docs/api.md, "Evidence photos").
 EVIDENCE_MAX_PHOTO_BYTES = int(os.environ.get("EVIDENCE_MAX_PHOTO_BYTES", str(20 * 1024 * 1024)))
 # 50 MP admits the 48/50 MP modes of current phones and stays far below Pillow's own guard (89 MP);
 # a decoded 50 MP RGB photo is 150 MB, and the header check refuses larger ones before decoding.
