@@ -1,3 +1,4 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -8,3 +9,26 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+def latitude_field(verbose_name: str | None = None) -> models.DecimalField:
+    """WGS-84 latitude in degrees, optional: units, reports and photos all record positions this way."""
+    return models.DecimalField(
+        verbose_name or _("latitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+
+
+def longitude_field(verbose_name: str | None = None) -> models.DecimalField:
+    return models.DecimalField(
+        verbose_name or _("longitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )

@@ -2,12 +2,12 @@
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from common.models import latitude_field, longitude_field
 from evidence.imaging import HASH_BANDS
 
 BAND_FIELDS = tuple(f"band{index}" for index in range(HASH_BANDS))
@@ -54,22 +54,8 @@ class Photo(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     taken_at = models.DateTimeField(_("taken at (EXIF)"), null=True, blank=True)
     # The position stays in the database for the reviewer's flags; served copies never carry it.
-    latitude = models.DecimalField(
-        _("latitude (EXIF)"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-90), MaxValueValidator(90)],
-    )
-    longitude = models.DecimalField(
-        _("longitude (EXIF)"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-180), MaxValueValidator(180)],
-    )
+    latitude = latitude_field(_("latitude (EXIF)"))
+    longitude = longitude_field(_("longitude (EXIF)"))
     has_exif = models.BooleanField(_("has EXIF"), default=False)
     phash = models.BigIntegerField(_("perceptual hash"), null=True, blank=True)
     band0 = models.SmallIntegerField(null=True, blank=True)

@@ -1,12 +1,12 @@
 """The three-tier tree (district → street → community), people and their memberships."""
 
 from django.contrib.auth.models import AbstractUser
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
-from common.models import TimeStampedModel
+from common.models import TimeStampedModel, latitude_field, longitude_field
 
 
 class Level(models.IntegerChoices):
@@ -45,22 +45,8 @@ class OrgUnit(MPTTModel, TimeStampedModel):
     station_name = models.CharField(_("practice station name"), max_length=150, blank=True)
     address = models.CharField(_("address"), max_length=255, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
-    latitude = models.DecimalField(
-        _("latitude"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-90), MaxValueValidator(90)],
-    )
-    longitude = models.DecimalField(
-        _("longitude"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-180), MaxValueValidator(180)],
-    )
+    latitude = latitude_field()
+    longitude = longitude_field()
     is_active = models.BooleanField(_("active"), default=True)
 
     class MPTTMeta:

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from mptt.models import TreeForeignKey
 
-from common.models import TimeStampedModel
+from common.models import TimeStampedModel, latitude_field, longitude_field
 
 
 class TaskCategory(TimeStampedModel):
@@ -284,22 +284,8 @@ class Submission(models.Model):
         _("volunteer hours"), max_digits=9, decimal_places=1, null=True, blank=True
     )
     location_text = models.CharField(_("location"), max_length=255, blank=True)
-    latitude = models.DecimalField(
-        _("latitude"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-90), MaxValueValidator(90)],
-    )
-    longitude = models.DecimalField(
-        _("longitude"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-180), MaxValueValidator(180)],
-    )
+    latitude = latitude_field()
+    longitude = longitude_field()
     created_at = models.DateTimeField(_("submitted at"), default=timezone.now)
 
     decision = models.CharField(_("review decision"), max_length=10, choices=Decision.choices, blank=True)
