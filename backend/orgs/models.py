@@ -6,7 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
-from common.models import TimeStampedModel, latitude_field, longitude_field
+from common.models import AppendOnlyModel, TimeStampedModel, latitude_field, longitude_field
 
 
 class Level(models.IntegerChoices):
@@ -110,7 +110,7 @@ class Membership(TimeStampedModel):
         return f"{self.user} @ {self.unit.name} ({self.get_role_display()})"
 
 
-class OrgEvent(models.Model):
+class OrgEvent(AppendOnlyModel):
     """Immutable audit trail of changes to units and memberships (who, what, when)."""
 
     class Verb(models.TextChoices):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from mptt.models import TreeForeignKey
 
-from common.models import TimeStampedModel, latitude_field, longitude_field
+from common.models import AppendOnlyModel, TimeStampedModel, latitude_field, longitude_field
 
 
 class TaskCategory(TimeStampedModel):
@@ -118,21 +118,6 @@ class TaskAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
-
-
-class AppendOnlyModel(models.Model):
-    """Audit rows are written once and never changed or deleted through the ORM."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise TypeError(f"{type(self).__name__} rows are immutable.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError(f"{type(self).__name__} rows are immutable.")
 
 
 class TaskEvent(AppendOnlyModel):

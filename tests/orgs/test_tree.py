@@ -173,3 +173,14 @@ def test_unit_list_runs_a_constant_number_of_queries(api, size, django_assert_ma
     with django_assert_max_num_queries(4):
         response = api.get("/api/v1/units/", {"level": "community", "page_size": 500})
     assert response.json()["count"] == (size // 5) * 4
+
+
+@pytest.mark.django_db
+def test_the_history_of_a_unit_cannot_be_rewritten(world):
+    event = OrgEvent.objects.filter(unit=world["C1"]).first()
+    event.data = {"forged": True}
+    with pytest.raises(TypeError):
+        event.save()
+    with pytest.raises(TypeError):
+        event.delete()
+    assert OrgEvent.objects.get(pk=event.pk).data != {"forged": True}
