@@ -11,7 +11,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.exceptions import PayloadTooLarge, ValidationFailed
-from orgs.imports import ImportResult, units_import, users_import
+from orgs.imports import (
+    ImportResult,
+    people_refusal,
+    require_role_somewhere,
+    units_import,
+    units_refusal,
+    users_import,
+)
+from orgs.scope import Action
 
 _FILE_BODY = {
     "multipart/form-data": {
@@ -40,7 +48,30 @@ _RESPONSES = {
 }
 
 
-def _uploaded_file(request: Request):
+# Room for the multipart boundary and headers around the file itself.
+_FORM_OVERHEAD = 64 * 1024
+
+
+def _too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(
+        _("The file is larger than %(size)s MB; split it into several files.")
+        % {"size": f"{settings.IMPORT_MAX_BYTES / (1024 * 1024):g}"}
+    )
+
+
+def _uploaded_file(request: Request, action: Action, refusal: str):
+    """The uploaded file, after the checks that need no body: the role, then the declared length.
+
+    Reading a multipart body spools it to disk, so nobody without the role, and no body longer than
+    the limit, gets that far.
+    """
+    require_role_somewhere(request.user, action, refusal)
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > settings.IMPORT_MAX_BYTES + _FORM_OVERHEAD:
+        raise _too_large()
     upload = request.FILES.get("file")
     if upload is None:
         raise ValidationFailed(
@@ -48,10 +79,7 @@ def _uploaded_file(request: Request):
             {"file": [_("No file was sent.")]},
         )
     if upload.size is not None and upload.size > settings.IMPORT_MAX_BYTES:
-        raise PayloadTooLarge(
-            _("The file is larger than %(size)s MB; split it into several files.")
-            % {"size": f"{settings.IMPORT_MAX_BYTES / (1024 * 1024):g}"}
-        )
+        raise _too_large()
     return upload
 
 
@@ -73,7 +101,7 @@ class UnitImportApi(APIView):
         responses=_RESPONSES,
     )
     def post(self, request: Request) -> Response:
-        upload = _uploaded_file(request)
+        upload = _uploaded_file(request, Action.MANAGE_UNITS, units_refusal())
         return _result(units_import(actor=request.user, file=upload, filename=upload.name or ""))
 
 
@@ -91,5 +119,5 @@ class UserImportApi(APIView):
         responses=_RESPONSES,
     )
     def post(self, request: Request) -> Response:
-        upload = _uploaded_file(request)
+        upload = _uploaded_file(request, Action.MANAGE_PEOPLE, people_refusal())
         return _result(users_import(actor=request.user, file=upload, filename=upload.name or ""))

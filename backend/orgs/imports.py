@@ -31,7 +31,7 @@ from django.utils.translation import ngettext
 
 from common.exceptions import Conflict, Forbidden, PayloadTooLarge, ValidationFailed
 from orgs.models import MAX_DEPTH, Membership, OrgEvent, OrgUnit, Role, User, code_validator, mobile_validator
-from orgs.scope import Action, roles_for, units_for
+from orgs.scope import Action, roles_for, unit_condition, units_for
 from orgs.services import event_record
 from orgs.tree import lock_new_roots, lock_trees, next_tree_id, rebuild_trees
 
@@ -255,7 +255,15 @@ class RowErrors:
         raise ValidationFailed(message, {"rows": [self._rows[row] for row in sorted(self._rows)]})
 
 
-def _require_role_somewhere(actor: User, action: Action, message: str) -> None:
+def units_refusal() -> str:  # translated when asked for, in the request's language
+    return _("Importing units needs the administrator role of a district or street.")
+
+
+def people_refusal() -> str:
+    return _("Importing people needs the administrator role of a unit.")
+
+
+def require_role_somewhere(actor: User, action: Action, message: str) -> None:
     if not actor.is_authenticated or not actor.is_active:
         raise Forbidden(message)
     if actor.is_superuser:
@@ -728,9 +736,7 @@ def units_import(*, actor: User, file: bytes | IO, filename: str = "") -> Import
     contact_phone, latitude, longitude, is_active; Chinese headers are accepted too. A code that
     exists is updated (a different parent code moves the unit, keeping its history and people).
     """
-    _require_role_somewhere(
-        actor, Action.MANAGE_UNITS, _("Importing units needs the administrator role of a district or street.")
-    )
+    require_role_somewhere(actor, Action.MANAGE_UNITS, units_refusal())
     headers, table = read_table(read_upload(file))
     columns = map_columns(headers, UNIT_COLUMNS, UNIT_REQUIRED)
     errors = RowErrors("code")
@@ -909,13 +915,12 @@ def users_import(*, actor: User, file: bytes | IO, filename: str = "") -> Import
 
     Columns: username, real_name, mobile, unit_code, role, optionally password (otherwise the
     account gets an unusable password until someone sets one). A username that already exists
-    with the same mobile number (or, without a mobile, the same real name) is the same person: the
-    import only adds the missing membership, so importing a sheet twice creates nothing new.
+    with the same mobile number (or, without a mobile, the same real name) and already holding a
+    membership the actor manages is the same person: the import only adds the missing membership,
+    so importing a sheet twice creates nothing new. Any other existing username is "taken".
     Passwords are hashed one by one, which is slow by design: prefer sheets without passwords.
     """
-    _require_role_somewhere(
-        actor, Action.MANAGE_PEOPLE, _("Importing people needs the administrator role of a unit.")
-    )
+    require_role_somewhere(actor, Action.MANAGE_PEOPLE, people_refusal())
     headers, table = read_table(read_upload(file))
     columns = map_columns(headers, USER_COLUMNS, USER_REQUIRED)
     errors = RowErrors("username")
@@ -930,8 +935,14 @@ def users_import(*, actor: User, file: bytes | IO, filename: str = "") -> Import
     by_username = _load_by("username", {p.username for p in people if p.username})
     by_mobile = _load_by("mobile", {p.mobile for p in people if p.mobile})
     held: set[tuple[int, int, str]] = set()
+    managed: set[int] = set()  # existing accounts the actor already manages somewhere
     for chunk in _chunks({user.pk for user in by_username.values()}):
         held.update(Membership.objects.filter(user_id__in=chunk).values_list("user_id", "unit_id", "role"))
+        managed.update(
+            Membership.objects.filter(user_id__in=chunk)
+            .filter(unit_condition(actor, Action.MANAGE_PEOPLE))
+            .values_list("user_id", flat=True)
+        )
 
     new_users: list[tuple[_PersonRow, User]] = []
     grants: list[tuple[_PersonRow, User | None]] = []  # None = one of new_users, matched by row below
@@ -948,7 +959,12 @@ def users_import(*, actor: User, file: bytes | IO, filename: str = "") -> Import
             )
         existing = by_username.get(person.username)
         if existing is not None:
-            if person.mobile and existing.mobile:
+            # Only an account the actor already manages can gain a role here: matching a name is
+            # no proof of identity, and it would let an administrator pull in (and then read) any
+            # account of another district.
+            if existing.pk not in managed:
+                same = False
+            elif person.mobile and existing.mobile:
                 same = existing.mobile == person.mobile
             else:
                 same = existing.real_name == person.real_name

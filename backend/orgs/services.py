@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from common.exceptions import Conflict, Forbidden, ValidationFailed
 from orgs.models import MAX_DEPTH, Membership, OrgEvent, OrgUnit, Role, User
-from orgs.scope import Action, can
+from orgs.scope import Action, can, unit_condition
 from orgs.tree import lock_new_roots, lock_trees, next_tree_id
 
 UNIT_FIELDS = (
@@ -216,6 +216,12 @@ def membership_create(*, actor: User, user: User, unit: OrgUnit, role: str) -> M
     _require(actor, Action.MANAGE_PEOPLE, unit)
     if role not in Role.values:
         raise ValidationFailed(_("Unknown role %(role)s.") % {"role": role}, {"role": [_("Unknown role.")]})
+    if not actor.is_superuser and not user.memberships.filter(unit_condition(actor, Action.MANAGE_PEOPLE)).exists():
+        # Seeing someone (e.g. as an inspector above them) is not managing them: only an
+        # administrator of one of their units may give them more roles.
+        raise Forbidden(
+            _("Only an administrator of one of %(user)s's units can give them another role.") % {"user": user}
+        )
     membership, created = Membership.objects.get_or_create(user=user, unit=unit, role=role)
     if not created:
         raise Conflict(_("%(user)s already has this role in %(unit)s.") % {"user": user, "unit": unit.name})

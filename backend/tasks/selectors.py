@@ -164,11 +164,13 @@ def assignment_rollup(*, assignment: Assignment) -> dict[str, Any]:
     return counts
 
 
-def assignment_children(*, assignment: Assignment) -> QuerySet[Assignment]:
+def assignment_children(*, user: User, assignment: Assignment) -> QuerySet[Assignment]:
     """The delegated children with their latest reports (photos and flags included), so the unit
-    above sees what was reported."""
+    above sees what was reported; only those the reader may see (a community moved to another
+    street since the delegation is no longer the old street's to read)."""
     return (
         Assignment.objects.filter(parent=assignment)
+        .filter(unit_condition(user, Action.VIEW, prefix="unit"))
         .select_related("unit", "current_submission__submitted_by", "current_submission__reviewed_by")
         .prefetch_related("current_submission__photos", "current_submission__flags")
         .order_by("unit__lft", "id")
@@ -182,7 +184,7 @@ def assignment_detail(*, user: User, assignment_id: Any) -> Assignment:
     if assignment.current_submission is not None:
         prefetch_related_objects([assignment.current_submission], "photos", "flags")
     assignment.rollup = assignment_rollup(assignment=assignment)
-    assignment.child_list = list(assignment_children(assignment=assignment))
+    assignment.child_list = list(assignment_children(user=user, assignment=assignment))
     return assignment
 
 

@@ -1234,6 +1234,9 @@ def assignment_delegate(
             {"status": assignment.status},
         )
     _check_from(assignment, URGEABLE, _("delegate"))
+    # A due-time edit of the task may have committed between our read and the share lock; the
+    # children's deadline is checked against the due time as it stands now.
+    assignment.due_at = Assignment.objects.values_list("due_at", flat=True).get(pk=assignment.pk)
     now = timezone.now()
     errors: dict[str, list[str]] = {}
     if due_at <= now:

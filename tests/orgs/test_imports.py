@@ -860,3 +860,54 @@ def test_user_import_matrix(api, world, people, role, unit):
     if response.status_code == 400:
         assert response.json()["errors"]["rows"][0]["row"] == 2
         assert world[unit].name not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_account_of_another_district_cannot_be_pulled_in_by_name(api, world, people):
+    """Same username and real name, no mobile: still not proof that the importer may manage them."""
+    outsider = people["other_admin"]  # administrator of district B
+    with pytest.raises(ValidationFailed) as excinfo:
+        import_people(
+            [[outsider.username, outsider.real_name, "", world["C1"].code, "viewer"]],
+            actor=people["street_admin"],
+        )
+    assert "already taken" in row_errors(excinfo)[2]
+    assert not Membership.objects.filter(user=outsider, unit=world["C1"]).exists()
+    login(api, people["street_admin"])
+    assert api.get(f"/api/v1/users/{outsider.pk}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_seeing_a_person_is_not_managing_them(api, world, people):
+    """An administrator of S1 who is also an inspector of district B sees B's people but cannot recruit them."""
+    street_admin = people["street_admin"]
+    services.membership_create(actor=platform_admin(), user=street_admin, unit=world["B"], role=Role.VIEWER)
+    login(api, street_admin)
+    outsider = people["other_admin"]
+    assert api.get(f"/api/v1/users/{outsider.pk}/").status_code == 200
+    response = api.post(
+        "/api/v1/memberships/", {"user": outsider.pk, "unit": world["C1"].pk, "role": "worker"}, format="json"
+    )
+    assert response.status_code == 403
+    assert not Membership.objects.filter(user=outsider, unit=world["C1"]).exists()
+
+
+@pytest.mark.django_db
+def test_uploads_are_refused_before_the_body_is_read(api, world, people, monkeypatch, settings):
+    """No role, or a declared length over the limit: answered without parsing (spooling) the upload."""
+    from rest_framework.request import Request
+
+    def parse_fails(self):
+        raise AssertionError("the body was parsed")
+
+    content = csv_file(USER_HEADER, [["x1", "某人", "", world["C1"].code, "worker"]])
+    monkeypatch.setattr(Request, "_load_data_and_files", parse_fails)
+    login(api, people["community_worker"])
+    for url in ("/api/v1/units/import/", "/api/v1/users/import/"):
+        refused = api.post(url, {"file": io.BytesIO(content)}, format="multipart")
+        assert refused.status_code == 403
+    settings.IMPORT_MAX_BYTES = 1024
+    login(api, people["district_admin"])
+    big = io.BytesIO(b"code,name,parent_code\n" + b"x" * 200_000)
+    big.name = "big.csv"
+    assert api.post("/api/v1/units/import/", {"file": big}, format="multipart").status_code == 413

@@ -187,3 +187,23 @@ def test_the_child_sees_the_parent_task_but_not_the_parents_siblings(api, world,
     assert [(r["unit"]["code"], r["parent"]) for r in rows] == [(world["C1"].code, s1.pk)]
     assert api.get(f"/api/v1/tasks/{task.pk}/").status_code == 200
     assert api.get(f"/api/v1/assignments/{s1.pk}/").status_code == 404
+
+
+def test_after_a_move_the_old_street_no_longer_reads_the_communitys_reports(api, world, people, task, s1):
+    login(api, people["street_officer"])
+    due = task.due_at - timedelta(days=1)
+    assert _delegate(api, s1, [{"unit": world["S1"].pk, "level": "community"}], due).status_code == 200
+    c2 = assignment_of(task, world["C2"])
+    submit(c2, people["street_officer"], summary="杜康社区：宣讲一场，居民 30 人")
+    before = api.get(f"/api/v1/assignments/{s1.pk}/").json()
+    assert "杜康社区：宣讲一场" in str(before["children"])
+
+    from orgs import services as org_services
+
+    org_services.unit_move(actor=people["district_admin"], unit=world["C2"], new_parent=world["S2"])
+
+    after = api.get(f"/api/v1/assignments/{s1.pk}/")
+    assert after.status_code == 200
+    assert "杜康社区：宣讲一场" not in str(after.json()["children"])
+    assert [child["unit"]["code"] for child in after.json()["children"]] == [world["C1"].code]
+    assert api.get(f"/api/v1/assignments/{c2.pk}/").status_code == 404
