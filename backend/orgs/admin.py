@@ -3,21 +3,25 @@
 Every write goes through orgs.services, exactly like the API: the tree lock is taken, the access
 rule is checked against the acting user, and the audit event is written. The admin never deletes
 units (deactivate them instead) and never edits an audit event.
+
+Every admin page of orgs, tasks and evidence is scoped by `ScopedAdminMixin`: a staff member who is
+not a superuser sees, opens and picks only rows of the units their memberships cover.
 """
 
 from django import http
 from django.contrib import admin, messages
+from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from mptt.admin import DraggableMPTTAdmin
 
 from common.exceptions import ApplicationError
-from orgs import services
+from orgs import selectors, services
 from orgs.models import MAX_DEPTH, Membership, OrgEvent, OrgUnit, User
-from orgs.scope import Action, units_for
+from orgs.scope import Action, can, can_all, unit_condition, units_for
 
 # The product's name instead of "Django 站点管理员"; both names, as on the API docs page.
 admin.site.site_header = admin.site.site_title = "传习 Chuanxi"
@@ -38,8 +42,37 @@ class ServiceErrorsMixin:
             return http.HttpResponseRedirect(request.get_full_path())
 
 
+class ScopedAdminMixin:
+    """The access rule in the admin, written once (orgs.scope, as in the API's selectors).
+
+    `scope_path` leads from the model to the unit it belongs to ("unit", "assignment__unit", ...).
+    A non-superuser's changelist, change, delete and history pages see only rows of units their
+    memberships cover; anything else is "not found". Foreign-key choices of forms come from the
+    related model's own (scoped) admin queryset, so add pages, raw-id pop-ups and autocompletes show
+    nothing outside the scope either.
+    """
+
+    scope_path = "unit"
+
+    def get_queryset(self, request):
+        return self.scope(super().get_queryset(request), request.user)
+
+    def scope(self, queryset: QuerySet, user: User) -> QuerySet:
+        return queryset.filter(unit_condition(user, Action.VIEW, prefix=self.scope_path))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "queryset" not in kwargs and not request.user.is_superuser:
+            try:
+                related = self.admin_site.get_model_admin(db_field.remote_field.model)
+            except NotRegistered:
+                related = None
+            if isinstance(related, ScopedAdminMixin):
+                kwargs["queryset"] = related.get_queryset(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 @admin.register(OrgUnit)
-class OrgUnitAdmin(ServiceErrorsMixin, DraggableMPTTAdmin):
+class OrgUnitAdmin(ScopedAdminMixin, ServiceErrorsMixin, DraggableMPTTAdmin):
     list_display = ("tree_actions", "indented_title", "code", "level_label", "station_name", "is_active")
     list_display_links = ("indented_title",)
     list_filter = ("level", "is_active")
@@ -61,9 +94,9 @@ class OrgUnitAdmin(ServiceErrorsMixin, DraggableMPTTAdmin):
     def level_label(self, unit: OrgUnit) -> str:
         return unit.level_display
 
-    def get_queryset(self, request):
-        # The same access rule as the API: a non-superuser staff member sees only their subtrees.
-        return units_for(request.user, Action.VIEW)
+    def scope(self, queryset, user):
+        # The model is the unit itself: the visible subtrees.
+        return queryset & units_for(user, Action.VIEW)
 
     def has_delete_permission(self, request, obj=None):
         # Units carry tasks, people and history: they are deactivated, never deleted.
@@ -165,7 +198,7 @@ class OrgUnitAdmin(ServiceErrorsMixin, DraggableMPTTAdmin):
         return http.HttpResponse("OK, moved.")
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ScopedAdminMixin, admin.TabularInline):
     model = Membership
     fields = ("unit", "role", "created_at")
     readonly_fields = ("created_at",)
@@ -177,8 +210,13 @@ class MembershipInline(admin.TabularInline):
         return False
 
 
+# What only a superuser may grant: a non-superuser staff member sees these read-only, even on their
+# own account, so the admin is never a way to raise one's own (or a colleague's) powers.
+PRIVILEGE_FIELDS = ("is_superuser", "is_staff", "groups", "user_permissions")
+
+
 @admin.register(User)
-class UserAdmin(ServiceErrorsMixin, DjangoUserAdmin):
+class UserAdmin(ScopedAdminMixin, ServiceErrorsMixin, DjangoUserAdmin):
     list_display = ("username", "real_name", "mobile", "is_active", "is_staff", "last_login")
     search_fields = ("username", "real_name", "mobile")
     fieldsets = (
@@ -200,6 +238,55 @@ class UserAdmin(ServiceErrorsMixin, DjangoUserAdmin):
         ),
     )
     inlines = (MembershipInline,)
+
+    def scope(self, queryset, user):
+        # The people the API lists: a membership inside the visible subtrees, or oneself.
+        return queryset.filter(pk__in=selectors.user_list(user=user).values("pk"))
+
+    @staticmethod
+    def manages(actor: User, target: User) -> bool:
+        """May `actor` change `target`'s account (password, name, active flag)?
+
+        Only an administrator whose scope covers every unit the target belongs to: "one of them"
+        would let a street administrator take over a district administrator who also holds a
+        community role. A superuser's account is changed only by a superuser.
+        """
+        if actor.is_superuser:
+            return True
+        if target.is_superuser or not actor.is_active:
+            return False
+        memberships = Membership.objects.filter(user_id=target.pk)
+        return (
+            memberships.exists()
+            and not memberships.exclude(unit_condition(actor, Action.MANAGE_PEOPLE)).exists()
+        )
+
+    def has_add_permission(self, request):
+        # A new account needs its first unit and role in the same step, which the admin's two-page
+        # add form cannot offer: administrators use POST /api/v1/users/ or the onboarding import.
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        # Django's password page asks the same question (after the scoped get_object: 404 outside).
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or self.manages(request.user, obj))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or self.manages(request.user, obj))
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.is_superuser:
+            # The bulk action checks no object, so it could delete people one may only see.
+            actions.pop("delete_selected", None)
+        return actions
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if request.user.is_superuser:
+            return readonly
+        return readonly + PRIVILEGE_FIELDS
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -227,7 +314,7 @@ class UserAdmin(ServiceErrorsMixin, DjangoUserAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ServiceErrorsMixin, admin.ModelAdmin):
+class MembershipAdmin(ScopedAdminMixin, ServiceErrorsMixin, admin.ModelAdmin):
     list_display = ("user", "unit", "role", "created_at")
     list_filter = ("role",)
     search_fields = ("user__username", "user__real_name", "unit__name", "unit__code")
@@ -237,6 +324,10 @@ class MembershipAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # granted or revoked, never edited
 
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or can(request.user, Action.MANAGE_PEOPLE, obj.unit))
+
     def save_model(self, request, obj, form, change):
         created = services.membership_create(actor=request.user, user=obj.user, unit=obj.unit, role=obj.role)
         obj.pk = created.pk
@@ -245,13 +336,22 @@ class MembershipAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     def delete_model(self, request, obj):
         services.membership_delete(actor=request.user, membership=obj)
 
+    def get_deleted_objects(self, objs, request):
+        # Revoking needs "manage people" on each unit. Django's delete page and bulk action both
+        # ask here, and refuse the whole deletion (before anything is deleted) if perms_needed.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        units = OrgUnit.objects.filter(memberships__in=objs).distinct()
+        if can_all(request.user, Action.MANAGE_PEOPLE, units):
+            perms_needed.add(self.opts.verbose_name)
+        return deleted, counts, perms_needed, protected
+
     def delete_queryset(self, request, queryset):
         for membership in queryset.select_related("unit"):
             services.membership_delete(actor=request.user, membership=membership)
 
 
 @admin.register(OrgEvent)
-class OrgEventAdmin(admin.ModelAdmin):
+class OrgEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """The audit trail: readable, filterable, never editable."""
 
     list_display = ("created_at", "verb", "unit", "actor", "data")

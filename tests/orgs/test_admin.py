@@ -4,9 +4,10 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from orgs import services
 from orgs.models import Membership, OrgEvent, OrgUnit, Role, User
 from orgs.tree import tree_problems
-from tests.factories import make_member
+from tests.factories import make_member, platform_admin
 
 CHANGELIST = reverse("admin:orgs_orgunit_changelist")
 
@@ -200,23 +201,29 @@ def test_the_audit_trail_is_read_only(admin_client, world):
     assert OrgEvent.objects.filter(pk=event.pk).exists()
 
 
-def test_a_refused_write_is_shown_as_a_message_not_a_server_error(client, world):
-    other = make_member(world["B"], Role.ADMINISTRATOR, "other_admin")
-    other.is_staff = True
-    other.save()
-    other.user_permissions.add(*Permission.objects.filter(codename__in=["view_membership", "add_membership"]))
-    person = User.objects.create_user(username="zhang", password="pass-12345")
-    client.force_login(other)
+def _staff(user: User, *codenames: str) -> User:
+    """Give a member the admin: staff status and exactly these model permissions."""
+    user.is_staff = True
+    user.save()
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+def test_a_refused_write_is_shown_as_a_message_not_a_server_error(client, people, world):
+    # An officer sees 建西社区 and its worker (so the form accepts them) but may not manage people.
+    officer = _staff(people["street_officer"], "view_membership", "add_membership")
+    person = people["community_worker"]
+    client.force_login(officer)
     url = reverse("admin:orgs_membership_add")
 
-    response = client.post(url, {"user": person.pk, "unit": world["C1"].pk, "role": Role.WORKER}, follow=True)
+    response = client.post(url, {"user": person.pk, "unit": world["C2"].pk, "role": Role.WORKER}, follow=True)
 
     assert response.redirect_chain == [(url, 302)]
     (message,) = response.context["messages"]
     assert message.level_tag == "error"
-    assert "建西社区" in str(message)  # the service's own explanation, naming the unit
-    assert not Membership.objects.filter(user=person).exists()
-    assert not OrgEvent.objects.filter(verb=OrgEvent.Verb.MEMBERSHIP_CREATED, data__user=person.pk).exists()
+    assert "杜康社区" in str(message)  # the service's own explanation, naming the unit
+    assert not Membership.objects.filter(user=person, unit=world["C2"]).exists()
+    assert not OrgEvent.objects.filter(verb=OrgEvent.Verb.MEMBERSHIP_CREATED, actor=officer).exists()
 
 
 def _resubmit(page) -> dict:
@@ -269,3 +276,162 @@ def test_memberships_granted_and_revoked_inline_are_audited(admin_client, people
         OrgEvent.objects.filter(actor=admin_client.user, data__user=worker.pk).values_list("verb", flat=True)
     )
     assert verbs == {OrgEvent.Verb.MEMBERSHIP_CREATED, OrgEvent.Verb.MEMBERSHIP_DELETED}
+
+
+# Non-superuser staff: the admin follows the access rule ---------------------------------------------
+
+USER_PERMISSIONS = ("view_user", "change_user", "view_membership", "add_membership", "delete_membership")
+
+
+def _password_form(password: str) -> dict:
+    return {"password1": password, "password2": password, "usable_password": "true", "set-password": ""}
+
+
+def test_staff_sees_only_the_people_and_memberships_of_their_district(client, people, world):
+    other = _staff(people["other_admin"], *USER_PERMISSIONS, "view_orgevent")
+    client.force_login(other)
+
+    users = client.get(reverse("admin:orgs_user_changelist")).content.decode()
+    memberships = client.get(reverse("admin:orgs_membership_changelist")).content.decode()
+    events = client.get(reverse("admin:orgs_orgevent_changelist")).content.decode()
+
+    assert "other_admin" in users
+    for name in ("district_admin", "street_admin", "community_worker"):
+        assert name not in users
+    assert "二七区" in memberships
+    assert "中原区" not in memberships and "建西社区" not in memberships
+    assert "二七区" in events  # the district's own history ...
+    assert "中原区" not in events and "建西社区" not in events  # ... and nobody else's
+
+
+def test_superuser_still_sees_every_district(admin_client, people):
+    users = admin_client.get(reverse("admin:orgs_user_changelist")).content.decode()
+    memberships = admin_client.get(reverse("admin:orgs_membership_changelist")).content.decode()
+
+    assert "other_admin" in users and "district_admin" in users
+    assert "二七区" in memberships and "中原区" in memberships
+
+
+def test_another_districts_administrator_cannot_be_opened_or_have_their_password_reset(client, people):
+    other = _staff(people["other_admin"], *USER_PERMISSIONS)
+    target = people["district_admin"]
+    client.force_login(other)
+
+    change = client.get(reverse("admin:orgs_user_change", args=[target.pk]), follow=True)
+    password_page = client.get(reverse("admin:auth_user_password_change", args=[target.pk]))
+    posted = client.post(
+        reverse("admin:auth_user_password_change", args=[target.pk]), _password_form("taken-over-123")
+    )
+
+    # Django's answer for an object outside the queryset: back to the index, "does not exist".
+    assert change.redirect_chain[-1][0] == reverse("admin:index")
+    assert target.username not in change.content.decode()
+    assert password_page.status_code == 404 and posted.status_code == 404
+    target.refresh_from_db()
+    assert target.check_password("pass-12345") and not target.check_password("taken-over-123")
+
+
+def test_an_administrator_resets_the_password_of_someone_they_manage(client, people):
+    admin = _staff(people["street_admin"], *USER_PERMISSIONS)
+    worker = people["community_worker"]
+    client.force_login(admin)
+
+    response = client.post(
+        reverse("admin:auth_user_password_change", args=[worker.pk]), _password_form("new-pass-12345")
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    worker.refresh_from_db()
+    assert worker.check_password("new-pass-12345")
+
+
+@pytest.mark.parametrize(
+    ("actor", "target"),
+    [
+        ("street_officer", "community_worker"),  # sees the worker, may not manage people
+        ("street_admin", "district_admin"),  # a district administrator who also works in 建西社区
+        ("street_admin", "superuser"),  # a superuser who also holds a role in 建西社区
+    ],
+)
+def test_seeing_someone_is_not_taking_over_their_account(client, people, world, actor, target):
+    staff = _staff(people[actor], *USER_PERMISSIONS)
+    if target == "superuser":
+        person = User.objects.create_superuser(username="root", password="pass-12345")
+    else:
+        person = people[target]
+    if not person.memberships.filter(unit=world["C1"]).exists():
+        services.membership_create(actor=platform_admin(), user=person, unit=world["C1"], role=Role.WORKER)
+    client.force_login(staff)
+
+    page = client.get(reverse("admin:orgs_user_change", args=[person.pk]))
+    password_page = client.get(reverse("admin:auth_user_password_change", args=[person.pk]))
+    posted = client.post(
+        reverse("admin:auth_user_password_change", args=[person.pk]), _password_form("taken-over-123")
+    )
+
+    assert page.status_code == 200  # visible, read-only
+    assert 'name="username"' not in page.content.decode()
+    assert password_page.status_code == 403 and posted.status_code == 403
+    person.refresh_from_db()
+    assert person.check_password("pass-12345")
+
+
+def test_staff_cannot_make_themselves_superuser(client, people):
+    other = _staff(people["other_admin"], *USER_PERMISSIONS)
+    client.force_login(other)
+    url = reverse("admin:orgs_user_change", args=[other.pk])
+    page = client.get(url)
+    html = page.content.decode()
+    data = _resubmit(page)
+    data.update(is_superuser="on", is_staff="on", user_permissions=[p.pk for p in Permission.objects.all()])
+    data["real_name"] = "二七区管理员"
+
+    response = client.post(url, data)
+
+    for field in ("is_superuser", "is_staff", "groups", "user_permissions"):
+        assert f'name="{field}"' not in html  # shown read-only
+    assert response.status_code == 302, response.content.decode()[:3000]
+    other.refresh_from_db()
+    assert other.real_name == "二七区管理员"  # the rest of the form was saved ...
+    assert not other.is_superuser  # ... the privileges were ignored
+    assert set(other.user_permissions.values_list("codename", flat=True)) == set(USER_PERMISSIONS)
+
+
+def test_membership_form_offers_only_units_and_people_in_scope(client, people, world):
+    other = _staff(people["other_admin"], *USER_PERMISSIONS, "view_orgunit")
+    client.force_login(other)
+    autocomplete = reverse("admin:autocomplete")
+    query = {"app_label": "orgs", "model_name": "membership"}
+
+    page = client.get(reverse("admin:orgs_membership_add"))
+    units = client.get(autocomplete, {**query, "field_name": "unit", "term": ""}).json()
+    users = client.get(autocomplete, {**query, "field_name": "user", "term": ""}).json()
+    posted = client.post(
+        reverse("admin:orgs_membership_add"),
+        {"user": people["community_worker"].pk, "unit": world["C1"].pk, "role": Role.WORKER},
+    )
+
+    form = page.context["adminform"].form
+    assert set(form.fields["unit"].queryset.values_list("tree_id", flat=True)) == {world["B"].tree_id}
+    assert list(form.fields["user"].queryset) == [other]
+    assert {item["id"] for item in units["results"]} == {str(world[k].pk) for k in ("B", "T1", "D1")}
+    assert [item["id"] for item in users["results"]] == [str(other.pk)]
+    assert posted.status_code == 200
+    assert set(posted.context["adminform"].form.errors) == {"user", "unit"}  # not valid choices
+    assert not OrgEvent.objects.filter(actor=other).exists()
+
+
+def test_a_membership_outside_ones_management_cannot_be_revoked(client, people, world):
+    officer = _staff(people["street_officer"], *USER_PERMISSIONS)
+    membership = Membership.objects.get(user=people["community_worker"])
+    client.force_login(officer)
+
+    single = client.post(reverse("admin:orgs_membership_delete", args=[membership.pk]), {"post": "yes"})
+    bulk = client.post(
+        reverse("admin:orgs_membership_changelist"),
+        {"action": "delete_selected", "_selected_action": [membership.pk], "post": "yes"},
+    )
+
+    assert single.status_code == 403 and bulk.status_code == 403
+    assert Membership.objects.filter(pk=membership.pk).exists()
+    assert not OrgEvent.objects.filter(verb=OrgEvent.Verb.MEMBERSHIP_DELETED).exists()
