@@ -1,6 +1,6 @@
 """Serving photos behind the access rule, and the request parsing the submission view shares."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,30 +25,42 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.3g}"
 
 
-def refuse_oversized_body(request: Any) -> None:
+def refuse_oversized_body(
+    request: Any,
+    *,
+    limit: int | None = None,
+    refusal: Callable[[int], PayloadTooLarge] | None = None,
+) -> None:
     """413 from the declared length alone, before a byte of the body is read.
 
     Django reads no more than CONTENT_LENGTH (a request without it has an empty body), so this
-    bounds what the multipart parser can ever spool to disk.
+    bounds what the multipart parser can ever spool to disk. The defaults are a report's:
+    EVIDENCE_MAX_REQUEST_BYTES and a message about photos; another upload passes its own `limit` and
+    `refusal` (which gets the declared length and returns the error).
     """
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
+    if length <= (settings.EVIDENCE_MAX_REQUEST_BYTES if limit is None else limit):
+        return
+    raise (refusal or _report_too_large)(length)
+
+
+def _report_too_large(length: int) -> PayloadTooLarge:
     limit = settings.EVIDENCE_MAX_REQUEST_BYTES
-    if length > limit:
-        raise PayloadTooLarge(
-            _(
-                "The request is %(size)s MB, more than the %(limit)s MB one report may carry. Send fewer "
-                "or smaller photos (each at most %(per_photo)s MB)."
-            )
-            % {
-                "size": _megabytes(length),
-                "limit": _megabytes(limit),
-                "per_photo": _megabytes(settings.EVIDENCE_MAX_PHOTO_BYTES),
-            },
-            {"request": [_("Too large.")]},
+    return PayloadTooLarge(
+        _(
+            "The request is %(size)s MB, more than the %(limit)s MB one report may carry. Send fewer "
+            "or smaller photos (each at most %(per_photo)s MB)."
         )
+        % {
+            "size": _megabytes(length),
+            "limit": _megabytes(limit),
+            "per_photo": _megabytes(settings.EVIDENCE_MAX_PHOTO_BYTES),
+        },
+        {"request": [_("Too large.")]},
+    )
 
 
 @dataclass

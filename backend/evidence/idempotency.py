@@ -7,7 +7,7 @@ Reusable by any view:
 
 - The key row is written in the same transaction as the work, as its first write. Only a 2xx
   outcome is kept; a failed request (4xx, 5xx) rolls back with its key, so a corrected retry with
-  the same key works.
+  the same key works. Files the work stored through `evidence.storage` are deleted with it.
 - A second request with the key while the first is still running waits on the key's unique index;
   when the first commits, it gets the first's response; when the first fails, it goes ahead itself.
   If the first takes longer than LOCK_TIMEOUT_MS: 409 "still being processed".
@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from rest_framework.response import Response
 
 from common.exceptions import Conflict, ValidationFailed
+from evidence import storage
 from evidence.models import IdempotentRequest
 
 HEADER = "Idempotency-Key"
@@ -100,6 +101,14 @@ def _claim(*, user: Any, key: str, endpoint: str, digest: str) -> IdempotentRequ
         ) from exc
 
 
+class _NotRemembered(Exception):
+    """Rolls back the key (and anything `perform` wrote, files included), yet answers `response`."""
+
+    def __init__(self, response: Response):
+        super().__init__(response.status_code)
+        self.response = response
+
+
 def idempotent(request: Any, *, fingerprint: Callable[[], str], perform: Callable[[], Response]) -> Response:
     """Run `perform` once per (user, Idempotency-Key); without the header, just run it."""
     key = request.headers.get(HEADER)
@@ -117,25 +126,29 @@ def idempotent(request: Any, *, fingerprint: Callable[[], str], perform: Callabl
     stored = IdempotentRequest.objects.filter(user=request.user, key=key).first()
     if stored is not None:
         return _replay(stored, endpoint=endpoint, digest=digest)
-    with transaction.atomic():
-        record = _claim(user=request.user, key=key, endpoint=endpoint, digest=digest)
-        if record is None:  # a concurrent request with the key committed first: it is the outcome
-            stored = IdempotentRequest.objects.filter(user=request.user, key=key).first()
-            if stored is None:
-                raise _conflict(
-                    "in_progress",
-                    _(
-                        "The same request is still being processed; retry in a moment with the same Idempotency-Key."
-                    ),
-                )
-            return _replay(stored, endpoint=endpoint, digest=digest)
-        response = perform()
-        if not 200 <= response.status_code < 300:
-            transaction.set_rollback(True)  # only successes are remembered
-            return response
-        record.status_code = response.status_code
-        record.response = response.data
-        record.save(update_fields=["status_code", "response"])
+    # The files `perform` stores belong to this transaction: whatever fails before it commits (shaping
+    # the response, saving it on the key row, the commit itself) must take them back with the rows.
+    try:
+        with storage.discard_on_error(), transaction.atomic():
+            record = _claim(user=request.user, key=key, endpoint=endpoint, digest=digest)
+            if record is None:  # a concurrent request with the key committed first: it is the outcome
+                stored = IdempotentRequest.objects.filter(user=request.user, key=key).first()
+                if stored is None:
+                    raise _conflict(
+                        "in_progress",
+                        _(
+                            "The same request is still being processed; retry in a moment with the same Idempotency-Key."
+                        ),
+                    )
+                return _replay(stored, endpoint=endpoint, digest=digest)
+            response = perform()
+            if not 200 <= response.status_code < 300:
+                raise _NotRemembered(response)  # only successes are remembered
+            record.status_code = response.status_code
+            record.response = response.data
+            record.save(update_fields=["status_code", "response"])
+    except _NotRemembered as refused:
+        return refused.response
     return response
 
 

@@ -21,8 +21,8 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import IO
+from datetime import UTC, datetime, timedelta, timezone
+from typing import IO, NamedTuple
 from zoneinfo import ZoneInfo
 
 import imagehash
@@ -110,7 +110,7 @@ class PhotoInfo:
     mime_type: str
     width: int  # as displayed, i.e. after EXIF orientation
     height: int
-    taken_at: datetime | None  # EXIF DateTimeOriginal, aware
+    taken_at: datetime | None  # EXIF DateTimeOriginal, aware; None when absent or not a plausible date
     latitude: float | None
     longitude: float | None
     has_exif: bool
@@ -154,15 +154,37 @@ def _megabytes(size: int) -> str:
 # --- inspection --------------------------------------------------------------------------------
 
 
-def inspect_upload(fileobj: IO[bytes], *, name: str, max_bytes: int, max_pixels: int) -> PhotoInfo:
+class Measurement(NamedTuple):
+    sha256: str  # hex digest of the uploaded bytes
+    size: int  # bytes
+
+
+def measure_upload(fileobj: IO[bytes], *, name: str, max_bytes: int) -> Measurement:
+    """Size and SHA-256 of the upload, read in chunks; `ImageRejected` when it is empty or too large.
+
+    Nothing is decoded: this is the cheap look a request takes at every file before it decides
+    which ones are worth decoding (the same bytes twice need not be decoded twice).
+    """
+    return _hash_and_measure(fileobj, display=safe_display_name(name), max_bytes=max_bytes)
+
+
+def inspect_upload(
+    fileobj: IO[bytes],
+    *,
+    name: str,
+    max_bytes: int,
+    max_pixels: int,
+    measured: Measurement | None = None,
+) -> PhotoInfo:
     """Decode the upload with the allowed formats and describe it; raise `ImageRejected` otherwise.
 
     The pixel limit is checked on the header, before any pixel is decoded, so a decompression bomb
     costs a few kilobytes of reading. JPEGs are decoded at 1/8 scale: every byte of entropy-coded data
     still goes through libjpeg (so truncation and corruption are caught) at a fraction of the memory.
+    `measured` is what `measure_upload` returned for this file, so it is not read twice.
     """
     display = safe_display_name(name)
-    sha256, size = _hash_and_measure(fileobj, display=display, max_bytes=max_bytes)
+    sha256, size = measured or _hash_and_measure(fileobj, display=display, max_bytes=max_bytes)
 
     im = _open_checked(fileobj, display=display, max_pixels=max_pixels)
     with im:
@@ -193,7 +215,7 @@ def inspect_upload(fileobj: IO[bytes], *, name: str, max_bytes: int, max_pixels:
     )
 
 
-def _hash_and_measure(fileobj: IO[bytes], *, display: str, max_bytes: int) -> tuple[str, int]:
+def _hash_and_measure(fileobj: IO[bytes], *, display: str, max_bytes: int) -> Measurement:
     declared = getattr(fileobj, "size", None)  # Django's UploadedFile knows it without reading
     if isinstance(declared, int) and declared > max_bytes:
         raise _too_large(display, max_bytes)
@@ -207,7 +229,7 @@ def _hash_and_measure(fileobj: IO[bytes], *, display: str, max_bytes: int) -> tu
         digest.update(chunk)
     if size == 0:
         raise ImageRejected(RejectionCode.EMPTY, _("%(name)s: the file is empty.") % {"name": display})
-    return digest.hexdigest(), size
+    return Measurement(digest.hexdigest(), size)
 
 
 def _too_large(display: str, max_bytes: int) -> ImageRejected:
@@ -372,9 +394,24 @@ def _exif_text(value: object) -> str | None:
 
 _EXIF_DATETIME = re.compile(r"^(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 _EXIF_OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
+# Years (in UTC) an EXIF time may fall in. Outside them it is a reset or forged clock, not a date:
+# "9999:12:31 23:59:59" at -12:00 is in year 10000 in UTC, which PostgreSQL stores but its driver
+# cannot read back (every later read of the report would fail). Digital cameras date from the 1990s.
+TAKEN_AT_YEARS = range(1990, 2101)
 
 
 def _taken_at(exif: Image.Exif | None) -> datetime | None:
+    taken_at = _exif_taken_at(exif)
+    if taken_at is None:
+        return None
+    try:
+        year = taken_at.astimezone(UTC).year
+    except OverflowError:  # before year 1 or after 9999 in UTC
+        return None
+    return taken_at if year in TAKEN_AT_YEARS else None
+
+
+def _exif_taken_at(exif: Image.Exif | None) -> datetime | None:
     if not exif:
         return None
     exif_ifd = exif.get_ifd(_EXIF_IFD)

@@ -42,16 +42,29 @@ def _related() -> tuple[str, ...]:
     return ("submission__assignment__unit", "submission__assignment__task")
 
 
-def exact_duplicates(*, photo: Photo) -> list[Photo]:
-    """Other photos of the same district with the same bytes, oldest first, outside this assignment.
+def _same_work(photo: Photo) -> Q:
+    """Photos of the photo's own assignment and of those it was delegated from or to.
 
-    Earlier reports of the same assignment do not count: a returned report is sent again with the
-    same photos, and the reviewer sees those reports in the history anyway.
+    They are not duplicates of each other. Earlier reports of the same assignment: a returned report
+    is sent again with the same photos, and the reviewer sees those reports in the history anyway.
+    The delegation chain: a street reports upward with the photos its communities took for this very
+    task, and the district sees those reports below the street's. Delegation goes street → community
+    at most (a district holds no assignment), so parent and children are the whole chain.
     """
+    assignment = photo.submission.assignment
+    same = Q(submission__assignment_id=assignment.pk) | Q(submission__assignment__parent_id=assignment.pk)
+    if assignment.parent_id is not None:
+        same |= Q(submission__assignment_id=assignment.parent_id)
+    return same
+
+
+def exact_duplicates(*, photo: Photo) -> list[Photo]:
+    """Other photos of the same district with the same bytes, oldest first, outside this assignment
+    and its delegation chain (see `_same_work`)."""
     return list(
         Photo.objects.filter(tree_id=photo.tree_id, sha256=photo.sha256)
         .exclude(pk=photo.pk)
-        .exclude(submission__assignment_id=photo.submission.assignment_id)
+        .exclude(_same_work(photo))
         .select_related(*_related())
         .order_by("id")[:MATCH_LIMIT]
     )
@@ -100,7 +113,8 @@ def near_duplicate_candidates(*, tree_id: int, phash: int, exclude_id: int | Non
 
 def near_duplicates(*, photo: Photo) -> list[tuple[Photo, int]]:
     """(photo, distance) of other photos of the district that look the same but are not the same
-    file, oldest first, outside this assignment. Two queries whatever the table size."""
+    file, oldest first, outside this assignment and its delegation chain. Two queries whatever the
+    table size."""
     if photo.phash is None:
         return []
     distances = near_duplicate_candidates(tree_id=photo.tree_id, phash=photo.phash, exclude_id=photo.pk)
@@ -109,7 +123,7 @@ def near_duplicates(*, photo: Photo) -> list[tuple[Photo, int]]:
     matches = (
         Photo.objects.filter(pk__in=list(distances))
         .exclude(sha256=photo.sha256)
-        .exclude(submission__assignment_id=photo.submission.assignment_id)
+        .exclude(_same_work(photo))
         .select_related(*_related())
         .order_by("id")[:MATCH_LIMIT]
     )

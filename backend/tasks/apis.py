@@ -9,7 +9,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.exceptions import NotFound, ValidationFailed
+from common.exceptions import NotFound, PayloadTooLarge, ValidationFailed
 from evidence import apis as evidence_apis
 from evidence import idempotency
 from evidence import selectors as evidence_selectors
@@ -236,8 +236,31 @@ class TaskEventsApi(APIView):
         )
 
 
+# Room for the multipart framing around the one file (boundaries, part headers, a long file name).
+ATTACHMENT_FORM_OVERHEAD = 64 * 1024
+
+
+def _attachment_too_large(length: int) -> PayloadTooLarge:
+    """The service's own refusal of a large file, said from the declared length of the request."""
+    return PayloadTooLarge(
+        _("The file is %(size)s MB; attachments may be at most %(max)s MB.")
+        % {"size": round(length / 1024 / 1024, 1), "max": services.TASK_ATTACHMENT_MAX_BYTES // 1024 // 1024},
+        {"file": [_("File too large.")]},
+    )
+
+
 class TaskAttachmentListApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication too: CSRF checks of session logins read the body.
+        if request.method == "POST":
+            evidence_apis.refuse_oversized_body(
+                request,
+                limit=services.TASK_ATTACHMENT_MAX_BYTES + ATTACHMENT_FORM_OVERHEAD,
+                refusal=_attachment_too_large,
+            )
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(responses=AttachmentSerializer(many=True), summary="The task's attachments")
     def get(self, request, task_id: int):
@@ -251,6 +274,7 @@ class TaskAttachmentListApi(APIView):
     )
     def post(self, request, task_id: int):
         task = selectors.task_get(user=request.user, task_id=task_id)
+        services.task_check_dispatch(actor=request.user, task=task)  # before the body is parsed
         upload = _valid(AttachmentUploadSerializer, request)["file"]
         attachment = services.task_attachment_add(actor=request.user, task=task, file=upload)
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
@@ -337,6 +361,15 @@ class AssignmentAcceptApi(APIView):
         return Response(_detail(request, assignment_id))
 
 
+def _photos_refused_as_a_whole(errors: dict) -> bool:
+    """More photos than the task (or EVIDENCE_MAX_PHOTOS_PER_SUBMISSION) allows, or photos sent as
+    text: the report is refused whatever the files hold, so none of them is worth decoding."""
+    return any(
+        isinstance(error, dict) and error.get("code") in ("too_many", "not_files")
+        for error in errors.get("photos", [])
+    )
+
+
 class AssignmentSubmissionsApi(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
@@ -374,6 +407,8 @@ class AssignmentSubmissionsApi(APIView):
     )
     def post(self, request, assignment_id: int):
         assignment = selectors.assignment_get(user=request.user, assignment_id=assignment_id)
+        # Who may report is known before the body is: nobody else gets their photos parsed or decoded.
+        services.assignment_check_work(actor=request.user, assignment=assignment)
         payload = evidence_apis.photo_request(request)
 
         def fingerprint() -> str:
@@ -389,8 +424,11 @@ class AssignmentSubmissionsApi(APIView):
             }
             serializer = SubmissionInputSerializer(data=payload.fields, context=context)
             valid = serializer.is_valid()
-            photos, photo_errors = evidence_services.photos_inspect(uploads=payload.uploads)
             errors = {**({} if valid else serializer.errors), **payload.errors}
+            if _photos_refused_as_a_whole(errors):  # whatever the files are: decoding them is wasted
+                photos, photo_errors = [], []
+            else:
+                photos, photo_errors = evidence_services.photos_inspect(uploads=payload.uploads)
             if errors or photo_errors:
                 raise services.invalid_report(errors, photo_errors=photo_errors)
             fields = dict(serializer.validated_data)

@@ -1272,3 +1272,16 @@ def assignment_delegate(
             data={"created": created, "targets": clean_targets, "due_at": due_at.isoformat()},
         )
     return FanOutResult(task=assignment.task, created=created)
+
+
+# Checks a view runs before it reads a request body (uploads are spooled to disk while parsing).
+
+
+def task_check_dispatch(*, actor: User, task: PracticeTask) -> None:
+    """403 unless `actor` may manage `task` (attachments, publishing)."""
+    _require_dispatch(actor, task)
+
+
+def assignment_check_work(*, actor: User, assignment: Assignment) -> None:
+    """403 unless `actor` may accept or report for `assignment`."""
+    _require_work(actor, assignment)

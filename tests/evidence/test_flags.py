@@ -152,6 +152,70 @@ def test_sending_a_returned_report_again_with_its_photos_is_not_a_duplicate(api,
     assert all(_kinds(p["id"]) == set() for p in again["photos"])
 
 
+def _delegated_to_c1_and_c2(api, world, people):
+    """A task for S1, which delegates it to its communities C1 and C2."""
+    task = evidence_task(people["district_officer"], world["A"], [{"unit": world["S1"].pk}])
+    s1 = assignment_of(task, world["S1"])
+    login(api, people["street_officer"])
+    response = api.post(
+        f"/api/v1/assignments/{s1.pk}/delegate/",
+        {"targets": [{"unit": world["C1"].pk}, {"unit": world["C2"].pk}], "due_at": task.due_at.isoformat()},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    return task, s1
+
+
+@pytest.mark.parametrize("first_processed", ["community", "street"])
+def test_a_street_reporting_up_with_its_communities_photos_is_not_a_duplicate(
+    api, world, people, first_processed
+):
+    """The street's upward report reuses the photos 建西社区 took for this very task: the same work
+    passed up the delegation chain, in whichever order the photos are processed."""
+    task, s1 = _delegated_to_c1_and_c2(api, world, people)
+    c1, c2 = assignment_of(task, world["C1"]), assignment_of(task, world["C2"])
+    c2_worker = make_member(world["C2"], Role.WORKER)
+    original = photo(1, exif=exif_now())
+    data = original.read()
+    forwarded = jpeg(ImageOps.contain(scene(1), (640, 480)), quality=70)
+    community = _submit(api, people["community_worker"], c1, [upload("IMG_0001.jpg", data)])
+    _submit(api, c2_worker, c2, [photo(2, exif=exif_now())])
+    review(c1, people["street_officer"])
+    review(c2, people["street_officer"])
+    street = _submit(
+        api,
+        people["street_officer"],
+        s1,
+        [upload("IMG_0001.jpg", data), upload("forwarded.jpg", forwarded)],
+        summary="全街道已完成。",
+    )
+    community_id = community["photos"][0]["id"]
+    street_ids = [p["id"] for p in street["photos"]]
+    order = [community_id, *street_ids] if first_processed == "community" else [*street_ids, community_id]
+    for photo_id in order:
+        photo_process(photo_id=photo_id)
+
+    assert not EvidenceFlag.objects.filter(kind__in=[Kind.DUPLICATE, Kind.NEAR_DUPLICATE]).exists()
+    assert _kinds(community_id) == set()
+
+
+def test_the_delegation_chain_does_not_hide_other_units(api, world, people, c3_worker):
+    """A community outside the chain (C3, below the other street) sending the same photo is still flagged."""
+    task, s1 = _delegated_to_c1_and_c2(api, world, people)
+    c1, c2 = assignment_of(task, world["C1"]), assignment_of(task, world["C2"])
+    other = evidence_task(people["district_officer"], world["A"], [{"unit": world["C3"].pk}])
+    data = photo(1, exif=exif_now()).read()
+    community = _submit(api, people["community_worker"], c1, [upload("IMG_0001.jpg", data)])
+    elsewhere = _submit(api, c3_worker, assignment_of(other, world["C3"]), [upload("IMG_0001.jpg", data)])
+    sibling = _submit(api, make_member(world["C2"], Role.WORKER), c2, [upload("IMG_0001.jpg", data)])
+    process_pending()
+
+    assert _kinds(community["photos"][0]["id"]) == set()
+    for later in (elsewhere, sibling):  # another task; a sibling of the chain, not part of it
+        flag = EvidenceFlag.objects.get(photo_id=later["photos"][0]["id"], kind=Kind.DUPLICATE)
+        assert flag.data["photo"] == community["photos"][0]["id"]
+
+
 def test_flags_are_raised_once_even_if_the_job_runs_again(api, world, people, task, c3_worker):
     c1, c3 = assignment_of(task, world["C1"]), assignment_of(task, world["C3"])
     _submit(api, people["community_worker"], c1, [photo(1)])

@@ -89,6 +89,57 @@ def test_a_failed_request_keeps_no_key_so_the_corrected_retry_goes_through(api, 
     assert "Idempotent-Replayed" not in fixed
 
 
+@pytest.mark.parametrize("failing", ["shaping the response", "storing it on the key"])
+def test_a_failure_after_the_report_was_written_takes_its_files_back(
+    api, people, c1, media, the_photo, monkeypatch, failing
+):
+    """The report's own transaction has ended when the response is shaped and kept on the key row;
+    a failure there (or at the commit) must still leave neither rows nor files."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    save = IdempotentRequest.save
+
+    def response_not_saved(record, *args, **kwargs):
+        if "response" in kwargs.get("update_fields", ()):  # the key row itself is written first
+            broken()
+        return save(record, *args, **kwargs)
+
+    if failing == "shaping the response":
+        monkeypatch.setattr("tasks.apis.SubmissionOutputSerializer", broken)
+    else:
+        monkeypatch.setattr(IdempotentRequest, "save", response_not_saved)
+    login(api, people["community_worker"])
+    with pytest.raises(RuntimeError):
+        post_report(
+            api, c1, [_photo(the_photo), photo(2, exif=exif_now())], key="fails-late", held_at=HELD_AT
+        )
+    assert not Submission.objects.exists()
+    assert not Photo.objects.exists()
+    assert not IdempotentRequest.objects.exists()
+    assert stored_files(media) == []
+
+
+def test_a_refusal_returned_by_the_work_takes_its_files_back(rf, people, media):
+    """`idempotent` keeps only successes; a non-2xx answer rolls back, and the files go too."""
+    from rest_framework.response import Response
+
+    from evidence import storage
+
+    request = rf.post("/api/v1/anything/", HTTP_IDEMPOTENCY_KEY="refused")
+    request.user = people["community_worker"]
+
+    def perform():
+        storage.save("evidence/originals/2026/01/01/" + "0" * 32 + ".jpg", b"bytes")
+        return Response({"message": "no"}, status=409)
+
+    response = idempotency.idempotent(request, fingerprint=lambda: "digest", perform=perform)
+    assert response.status_code == 409
+    assert not IdempotentRequest.objects.exists()
+    assert stored_files(media) == []
+
+
 def test_keys_belong_to_their_user(api, world, people, c1, the_photo):
     from orgs.models import Role
     from tests.factories import make_member

@@ -117,6 +117,41 @@ def test_unusable_exif_values_count_as_absent(scene, exif, expected):
     assert info.has_exif
 
 
+@pytest.mark.parametrize(
+    ("taken_at", "offset"),
+    [
+        pytest.param("9999:12:31 23:59:59", "-12:00", id="year-10000-in-utc"),
+        pytest.param("0001:01:01 00:00:00", "+14:00", id="year-0-in-utc"),
+        pytest.param("0001:01:01 00:00:00", None, id="year-0-in-beijing-time"),
+        pytest.param("9999:12:31 23:59:59", None, id="year-9999"),
+        pytest.param("1970:01:01 08:00:00", None, id="clock-reset-to-1970"),
+        pytest.param("2101:01:01 08:00:00", "+08:00", id="after-2100"),
+    ],
+)
+def test_times_outside_the_plausible_years_count_as_absent(scene, taken_at, offset):
+    """A reset or forged camera clock is not a date; one outside what the database driver can read
+    back would break every later read of the report."""
+    info = inspect(jpeg(scene, exif=make_exif(taken_at=taken_at, offset=offset, **ZHENGZHOU)))
+
+    assert info.taken_at is None
+    assert info.has_exif  # the EXIF is there, only its time is unusable
+    assert info.latitude == pytest.approx(34 + 45 / 60 + 30.5 / 3600)
+
+
+@pytest.mark.parametrize(
+    ("taken_at", "offset", "utc"),
+    [
+        ("1990:01:01 08:00:00", None, datetime(1990, 1, 1, 0, 0, tzinfo=UTC)),
+        ("2100:12:31 23:59:59", "-12:00", None),  # 2101 in UTC
+        ("2100:12:31 23:59:59", "+08:00", datetime(2100, 12, 31, 15, 59, 59, tzinfo=UTC)),
+    ],
+)
+def test_the_plausible_years_are_judged_in_utc(scene, taken_at, offset, utc):
+    info = inspect(jpeg(scene, exif=make_exif(taken_at=taken_at, offset=offset)))
+
+    assert info.taken_at == utc
+
+
 def test_photo_without_exif(scene):
     info = inspect(jpeg(scene))
 

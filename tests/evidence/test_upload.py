@@ -229,7 +229,15 @@ def test_each_bad_file_is_a_400_naming_the_file_and_nothing_is_stored(worker, c1
     _nothing_stored(media, c1)
 
 
-def test_the_whole_corpus_in_one_request_lists_every_file(worker, c1, media):
+def test_the_whole_corpus_in_one_request_lists_every_file(worker, world, people, media):
+    # A task that takes that many photos: beyond its maximum, no file would be looked at.
+    task = evidence_task(
+        people["district_officer"],
+        world["A"],
+        [{"unit": world["C1"].pk}],
+        evidence_requirements={"max_photos": len(BAD_FILES)},
+    )
+    c1 = assignment_of(task, world["C1"])
     files = [upload(name, data) for name, data, _code in BAD_FILES.values()]
     response = post_report(worker, c1, files)
     assert response.status_code == 400
@@ -307,6 +315,101 @@ def test_pixel_limit_is_a_setting(worker, c1, media, settings):
     response = post_report(worker, c1, [photo(1)])
     assert response.status_code == 400
     assert response.json()["errors"]["photos"][0]["code"] == "too_many_pixels"
+    _nothing_stored(media, c1)
+
+
+# Nothing is decoded for a request that is refused anyway --------------------------------------------
+
+
+@pytest.fixture
+def decodes(monkeypatch):
+    """How many files were opened as images; `decodes.forbid()` makes opening one fail the test."""
+    from evidence import imaging
+
+    opened = []
+    original = imaging._open_checked
+
+    def counting(fileobj, **kwargs):
+        if opened is None:
+            raise AssertionError("a file was decoded")
+        opened.append(kwargs["display"])
+        return original(fileobj, **kwargs)
+
+    monkeypatch.setattr(imaging, "_open_checked", counting)
+
+    class Decodes:
+        @property
+        def files(self):
+            return opened
+
+        def forbid(self):
+            nonlocal opened
+            opened = None
+
+    return Decodes()
+
+
+def test_a_viewer_posting_photos_is_403_before_any_photo_is_decoded(
+    api, people, c1, media, decodes, monkeypatch
+):
+    def must_not_parse(*args, **kwargs):
+        raise AssertionError("the body was parsed")
+
+    decodes.forbid()
+    login(api, people["street_viewer"])  # sees 建西社区's assignment, may not report for it
+    data = photo(1).read()
+    monkeypatch.setattr("rest_framework.parsers.MultiPartParser.parse", must_not_parse)
+    response = post_report(api, c1, [upload(f"copy{i}.jpg", data) for i in range(6)], lang="en")
+    assert response.status_code == 403
+    assert (
+        response.json()["message"] == "Only a worker or officer of 建西社区 can do this for its assignment."
+    )
+    _nothing_stored(media, c1)
+
+
+def test_too_many_photos_are_refused_without_decoding_any(worker, c1, media, decodes):
+    decodes.forbid()
+    response = post_report(worker, c1, [photo(1), photo(2), photo(3)])  # the task allows 2
+    assert response.status_code == 400
+    assert [p["code"] for p in response.json()["errors"]["photos"]] == ["too_many"]
+    _nothing_stored(media, c1)
+
+
+def test_more_than_the_global_limit_is_refused_without_decoding_any(
+    worker, world, people, settings, media, decodes
+):
+    settings.EVIDENCE_MAX_PHOTOS_PER_SUBMISSION = 2
+    task = evidence_task(
+        people["district_officer"], world["A"], [{"unit": world["C1"].pk}], evidence_requirements={}
+    )
+    c1 = assignment_of(task, world["C1"])
+    decodes.forbid()
+    response = post_report(worker, c1, [photo(1), photo(2), photo(3)], lang="en")
+    assert response.status_code == 400
+    (problem,) = response.json()["errors"]["photos"]
+    assert problem["code"] == "too_many"
+    assert "At most 2" in problem["message"]
+    _nothing_stored(media, c1)
+
+
+def test_copies_of_one_file_are_decoded_once(worker, world, people, media, decodes):
+    task = evidence_task(
+        people["district_officer"],
+        world["A"],
+        [{"unit": world["C1"].pk}],
+        evidence_requirements={"max_photos": 5},
+    )
+    c1 = assignment_of(task, world["C1"])
+    data = photo(1).read()
+    response = post_report(worker, c1, [upload(f"copy{i}.jpg", data) for i in range(5)])
+    assert response.status_code == 400
+    assert [(p["index"], p["code"]) for p in response.json()["errors"]["photos"]] == [
+        (1, "repeated"),
+        (2, "repeated"),
+        (3, "repeated"),
+        (4, "repeated"),
+    ]
+    assert decodes.files == ["copy0.jpg"]
     _nothing_stored(media, c1)
 
 
@@ -429,3 +532,42 @@ def test_decoded_copy_of_an_image_is_needed_not_its_extension(worker, c1, media)
     problem = response.json()["errors"]["photos"][0]
     assert problem["code"] == "unsupported_format"
     assert "GIF" in problem["message"]
+
+
+# Impossible EXIF times ------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_exif_times_outside_what_the_database_can_return_are_stored_as_absent(api, world, people, media):
+    """In UTC these fall in year 10000 and year 0: PostgreSQL would store them, but its driver cannot
+    read them back, so the report, the assignment, its parent and the photo job would all fail."""
+    from tasks import services
+    from tests.evidence.helpers import process_pending
+    from tests.evidence.photos import make_exif
+
+    task = evidence_task(people["district_officer"], world["A"], [{"unit": world["S1"].pk}])
+    s1 = assignment_of(task, world["S1"])
+    services.assignment_delegate(
+        actor=people["street_officer"], assignment=s1, targets=[{"unit": world["C1"].pk}], due_at=task.due_at
+    )
+    c1 = assignment_of(task, world["C1"])
+    login(api, people["community_worker"])
+    response = post_report(
+        api,
+        c1,
+        [
+            photo(1, exif=make_exif(taken_at="9999:12:31 23:59:59", offset="-12:00")),
+            photo(2, exif=make_exif(taken_at="0001:01:01 00:00:00", offset="+14:00")),
+        ],
+    )
+    assert response.status_code == 201, response.json()
+    assert [(p["taken_at"], p["has_exif"]) for p in response.json()["photos"]] == [(None, True), (None, True)]
+    assert [p.status for p in process_pending()] == ["ready", "ready"]
+
+    login(api, people["street_officer"])
+    assert api.get(f"/api/v1/assignments/{c1.pk}/").status_code == 200
+    assert api.get(f"/api/v1/assignments/{c1.pk}/submissions/").status_code == 200
+    parent = api.get(f"/api/v1/assignments/{s1.pk}/")
+    assert parent.status_code == 200
+    (child,) = parent.json()["children"]
+    assert [p["taken_at"] for p in child["current_submission"]["photos"]] == [None, None]

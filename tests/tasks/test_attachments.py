@@ -142,3 +142,50 @@ def test_a_draft_can_carry_attachments_but_an_ended_task_cannot(api, world, peop
     assert _upload(api, draft, "通知.pdf", PDF).status_code == 201
     services.task_cancel(actor=people["district_officer"], task=draft)
     assert _upload(api, draft, "通知.pdf", PDF).status_code == 409
+
+
+def _must_not_parse(*args, **kwargs):
+    raise AssertionError("the body was parsed")
+
+
+@pytest.mark.parametrize(("role", "expected"), [("community_worker", 403), ("other_admin", 404)])
+def test_who_may_not_attach_is_refused_before_the_body_is_read(
+    api, people, task, settings, tmp_path, monkeypatch, role, expected
+):
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr("rest_framework.parsers.MultiPartParser.parse", _must_not_parse)
+    login(api, people[role])
+    response = _upload(api, task, "通知.pdf", PDF)
+    assert response.status_code == expected
+    assert not TaskAttachment.objects.exists()
+
+
+def test_an_oversized_declared_length_is_413_before_the_body_is_read(
+    api, people, task, settings, tmp_path, monkeypatch
+):
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(services, "TASK_ATTACHMENT_MAX_BYTES", 1024 * 1024)
+    monkeypatch.setattr("rest_framework.parsers.MultiPartParser.parse", _must_not_parse)
+    login(api, people["district_officer"])
+    big = PDF + b"0" * (1024 * 1024 + 80 * 1024)  # beyond the limit and the room for the form around it
+    response = api.post(
+        f"/api/v1/tasks/{task.pk}/attachments/",
+        {"file": SimpleUploadedFile("big.pdf", big)},
+        format="multipart",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 413
+    assert response.json()["message"] == "The file is 1.1 MB; attachments may be at most 1 MB."
+    assert response.json()["errors"] == {"file": ["File too large."]}
+    assert not TaskAttachment.objects.exists()
+
+
+def test_a_file_just_under_the_limit_still_fits_with_its_form(
+    api, people, task, settings, tmp_path, monkeypatch
+):
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(services, "TASK_ATTACHMENT_MAX_BYTES", 1024 * 1024)
+    login(api, people["district_officer"])
+    exact = PDF + b"0" * (1024 * 1024 - len(PDF))
+    response = _upload(api, task, "通知" * 60 + ".pdf", exact)  # a long name in the part header
+    assert response.status_code == 201, response.json()
