@@ -183,7 +183,9 @@ def test_district_staff_neither_add_accounts_nor_edit_shared_categories_in_the_a
     staff.is_staff = True
     staff.save()
     staff.user_permissions.add(
-        *Permission.objects.filter(codename__in=["add_user", "view_user", "change_taskcategory", "view_taskcategory"])
+        *Permission.objects.filter(
+            codename__in=["add_user", "view_user", "change_taskcategory", "view_taskcategory"]
+        )
     )
     client.force_login(staff)
     assert client.get(reverse("admin:orgs_user_add")).status_code == 403

@@ -43,14 +43,18 @@ def test_the_compiled_catalogue_is_up_to_date():
 
 @pytest.mark.django_db
 def test_a_conflict_reads_in_chinese_by_default_and_in_english_on_request(api, world, people):
-    task = published_task(people["district_officer"], world["A"], [{"unit": world["A"].pk, "level": "street"}])
+    task = published_task(
+        people["district_officer"], world["A"], [{"unit": world["A"].pk, "level": "street"}]
+    )
     assignment = assignment_of(task, world["S1"])
     login(api, people["district_officer"])
     approve = {"decision": "approve"}
     zh = api.post(f"/api/v1/assignments/{assignment.pk}/review/", approve, format="json")
     assert zh.status_code == 409
     assert "待签收" in zh.json()["message"]
-    en = api.post(f"/api/v1/assignments/{assignment.pk}/review/", approve, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    en = api.post(
+        f"/api/v1/assignments/{assignment.pk}/review/", approve, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "pending" in en.json()["message"]
 
 
@@ -67,7 +71,9 @@ def test_every_message_in_the_code_is_in_the_catalogue(tmp_path):
         pytest.skip("xgettext (GNU gettext) is not installed")
     backend = LOCALE.parents[2]
     sources = sorted(
-        str(path) for path in backend.rglob("*.py") if "migrations" not in path.parts and "locale" not in path.parts
+        str(path)
+        for path in backend.rglob("*.py")
+        if "migrations" not in path.parts and "locale" not in path.parts
     )
     out = tmp_path / "code.po"
     keywords = ["_", "gettext", "gettext_lazy", "ngettext:1,2", "ngettext_lazy:1,2", "pgettext:1c,2"]
@@ -77,7 +83,9 @@ def test_every_message_in_the_code_is_in_the_catalogue(tmp_path):
         + sources,
         check=True,
     )
-    in_code = {line[7:-1] for line in out.read_text(encoding="utf-8").splitlines() if line.startswith('msgid "')}
+    in_code = {
+        line[7:-1] for line in out.read_text(encoding="utf-8").splitlines() if line.startswith('msgid "')
+    }
     translated = {msgid for msgid, msgstr in _po_entries().items() if msgstr}
     missing = sorted(msgid for msgid in in_code - translated if msgid)
     assert missing == [], "run `make messages` and translate these in backend/locale/zh_Hans"

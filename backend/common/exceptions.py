@@ -16,7 +16,8 @@ from rest_framework.views import exception_handler
 class ApplicationError(Exception):
     """A business rule said no. `message` is for the person; `extra` carries field or row errors."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    # `int`, not the literal: subclasses (and `ImageRejected` per instance) set their own status.
+    status_code: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, message: Any, extra: dict[str, Any] | None = None):
         super().__init__(str(message))
@@ -25,23 +26,23 @@ class ApplicationError(Exception):
 
 
 class ValidationFailed(ApplicationError):
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
 
 
 class Forbidden(ApplicationError):
-    status_code = status.HTTP_403_FORBIDDEN
+    status_code: int = status.HTTP_403_FORBIDDEN
 
 
 class NotFound(ApplicationError):
-    status_code = status.HTTP_404_NOT_FOUND
+    status_code: int = status.HTTP_404_NOT_FOUND
 
 
 class Conflict(ApplicationError):
-    status_code = status.HTTP_409_CONFLICT
+    status_code: int = status.HTTP_409_CONFLICT
 
 
 class PayloadTooLarge(ApplicationError):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    status_code: int = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
 
 def _first_message(errors: Any) -> str | None:
@@ -88,6 +89,6 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, drf_exceptions.NotFound):
         response.data = {"message": _("Not found, or you do not have access to it.")}
     else:
-        detail = response.data.get("detail") if isinstance(response.data, dict) else response.data
-        response.data = {"message": str(detail)}
+        other = response.data.get("detail") if isinstance(response.data, dict) else response.data
+        response.data = {"message": str(other)}
     return response

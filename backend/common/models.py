@@ -1,6 +1,11 @@
+from typing import TYPE_CHECKING
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:  # django-stubs-ext is a dev dependency: the name is only needed by mypy
+    from django_stubs_ext import StrOrPromise
 
 
 class AppendOnlyModel(models.Model):
@@ -26,7 +31,7 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
-def latitude_field(verbose_name: str | None = None) -> models.DecimalField:
+def latitude_field(verbose_name: "StrOrPromise | None" = None) -> models.DecimalField:
     """WGS-84 latitude in degrees, optional: units, reports and photos all record positions this way."""
     return models.DecimalField(
         verbose_name or _("latitude"),
@@ -38,7 +43,7 @@ def latitude_field(verbose_name: str | None = None) -> models.DecimalField:
     )
 
 
-def longitude_field(verbose_name: str | None = None) -> models.DecimalField:
+def longitude_field(verbose_name: "StrOrPromise | None" = None) -> models.DecimalField:
     return models.DecimalField(
         verbose_name or _("longitude"),
         max_digits=9,

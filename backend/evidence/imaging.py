@@ -22,7 +22,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import IO, NamedTuple
+from typing import IO, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import imagehash
@@ -200,12 +200,14 @@ def inspect_upload(
         width, height = height, width
     latitude, longitude = _gps_position(exif)
     fileobj.seek(0)  # ready to be stored
+    image_format = im.format
+    assert image_format is not None  # opened from a file by one of ALLOWED_FORMATS' plugins
     return PhotoInfo(
         name=display,
         size=size,
         sha256=sha256,
-        format="JPEG" if im.format in _JPEG_FORMATS else im.format,
-        mime_type=MIME_TYPES[im.format],
+        format="JPEG" if image_format in _JPEG_FORMATS else image_format,
+        mime_type=MIME_TYPES[image_format],
         width=width,
         height=height,
         taken_at=_taken_at(exif),
@@ -420,7 +422,8 @@ def _exif_taken_at(exif: Image.Exif | None) -> datetime | None:
     if match is None:
         return None
     try:
-        naive = datetime(*(int(part) for part in match.groups()))  # noqa: DTZ001 - zone set below
+        year, month, day, hour, minute, second = (int(part) for part in match.groups())
+        naive = datetime(year, month, day, hour, minute, second)  # noqa: DTZ001 - zone set below
     except ValueError:  # "0000:00:00 00:00:00" and friends
         return None
     offset = _EXIF_OFFSET.match(_exif_text(exif_ifd.get(_TAG_OFFSET_TIME_ORIGINAL)) or "")
@@ -446,7 +449,7 @@ def _gps_position(exif: Image.Exif | None) -> tuple[float | None, float | None]:
     return latitude, longitude
 
 
-def _gps_coordinate(value: object, ref: object, *, negative: str, limit: float) -> float | None:
+def _gps_coordinate(value: Any, ref: object, *, negative: str, limit: float) -> float | None:
     try:
         parts = [float(part) for part in value] if isinstance(value, tuple | list) else [float(value)]
     except (TypeError, ValueError, ZeroDivisionError):

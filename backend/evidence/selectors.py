@@ -103,11 +103,13 @@ def near_duplicate_candidates(*, tree_id: int, phash: int, exclude_id: int | Non
         any_band |= Q(**{field: band})
     rows = (
         Photo.objects.filter(any_band, tree_id=tree_id)
-        .exclude(pk=exclude_id)
+        # pk=None is valid (Django makes it IS NULL, excluding nothing); the plugin's lookup types omit None.
+        .exclude(pk=exclude_id)  # type: ignore[misc]
         .order_by("id")
         .values_list("id", "phash")[:SQLITE_CANDIDATE_LIMIT]
     )
-    found = {pk: hamming(phash, other) for pk, other in rows}
+    # A row that shares a band has a phash: the bands are written from it (services.photo_process).
+    found = {pk: hamming(phash, other) for pk, other in rows}  # type: ignore[arg-type]
     return {pk: distance for pk, distance in found.items() if distance <= NEAR_DUPLICATE_THRESHOLD}
 
 

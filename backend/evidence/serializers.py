@@ -73,7 +73,8 @@ class PhotoSerializer(serializers.ModelSerializer):
     @extend_schema_field(FlagSerializer(many=True))
     def get_flags(self, obj: Photo) -> list:
         flags = self.context.get("photo_flags", {}).get(obj.pk, [])
-        return FlagSerializer(flags, many=True, context=self.context).data
+        # many=True builds a ListSerializer (its .data is a list); the stubs type it as the child.
+        return FlagSerializer(flags, many=True, context=self.context).data  # type: ignore[return-value]
 
 
 def evidence_of(submission, context: dict) -> dict:

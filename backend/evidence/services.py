@@ -400,7 +400,9 @@ def photo_flags(*, photo: Photo) -> list[EvidenceFlag]:
                     "unit_name": unit.name,
                 },
             )
-    exact = [(match, {}) for match in selectors.exact_duplicates(photo=photo)]
+    exact: list[tuple[Photo, dict[str, Any]]] = [
+        (match, {}) for match in selectors.exact_duplicates(photo=photo)
+    ]
     flags += _pair_flags(photo, exact, Kind.DUPLICATE)
     near = [(match, {"distance": distance}) for match, distance in selectors.near_duplicates(photo=photo)]
     flags += _pair_flags(photo, near, Kind.NEAR_DUPLICATE)

@@ -24,7 +24,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet, Value
+from django.db.models import CharField, Exists, Model, OuterRef, QuerySet, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -316,8 +316,10 @@ class _UnitRow:
     values: dict[str, Any] = field(default_factory=dict)
 
 
-def _max_length(name: str) -> int:
-    return OrgUnit._meta.get_field(name).max_length
+def _max_length(name: str, model: type[Model] = OrgUnit) -> int:
+    column = model._meta.get_field(name)
+    assert isinstance(column, CharField) and column.max_length is not None  # only text columns are measured
+    return column.max_length
 
 
 def _code_problem(code: str) -> str | None:
@@ -568,12 +570,13 @@ class _UnitPlan:
         return state[0] if isinstance(state, tuple) else None
 
     def _nearest_row(self, code: str) -> str | None:
+        current: str | None = code
         seen = 0
-        while code is not None and code not in self.rows and seen <= MAX_DEPTH + 2:
-            parent = self.structural_parent.get(code)
-            code = parent if isinstance(parent, str) else None
+        while current is not None and current not in self.rows and seen <= MAX_DEPTH + 2:
+            parent = self.structural_parent.get(current)
+            current = parent if isinstance(parent, str) else None
             seen += 1
-        return code
+        return current
 
     def _report_dragged_below(self, code: str) -> None:
         """An existing unit outside the file falls below a community: blame the moved row above it."""
@@ -618,6 +621,7 @@ class _UnitPlan:
             self._remember(children)
             frontier = []
             for child in children:
+                assert child.parent_id is not None  # fetched by parent_id__in
                 self.structural_parent[child.code] = self.by_id[child.parent_id].code
                 parent_state = self.state.get(self.by_id[child.parent_id].code)
                 if not isinstance(parent_state, tuple):
@@ -826,8 +830,8 @@ def _parse_person_rows(
     people: list[_PersonRow] = []
     usernames: dict[str, int] = {}
     mobiles: dict[str, int] = {}
-    max_username = User._meta.get_field("username").max_length
-    max_real_name = User._meta.get_field("real_name").max_length
+    max_username = _max_length("username", User)
+    max_real_name = _max_length("real_name", User)
     for number, cells in rows:
         cell = _row_values(cells, columns)
         person = _PersonRow(

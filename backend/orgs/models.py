@@ -25,7 +25,9 @@ code_validator = RegexValidator(r"^[0-9A-Za-z_-]{1,32}$", _("A code is 1–32 le
 mobile_validator = RegexValidator(r"^1[3-9][0-9]{9}$", _("Enter a mainland mobile number of 11 digits."))
 
 
-class OrgUnit(MPTTModel, TimeStampedModel):
+# mptt ships no type information: the plugin cannot type its TreeManager (`objects`) nor the
+# `children` manager of TreeForeignKey, and both stay untyped (Any).
+class OrgUnit(MPTTModel, TimeStampedModel):  # type: ignore[django-manager-missing]
     name = models.CharField(_("name"), max_length=100)
     code = models.CharField(
         _("code"),

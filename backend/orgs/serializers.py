@@ -59,7 +59,8 @@ class UnitOutputSerializer(serializers.ModelSerializer):
 
 
 class UnitCreateSerializer(serializers.Serializer):
-    parent = serializers.IntegerField(
+    # A declared field, not `Field.parent`: the serializer metaclass moves it into _declared_fields.
+    parent = serializers.IntegerField(  # type: ignore[assignment]
         required=False, allow_null=True, help_text=_("Parent unit id; empty for a new district.")
     )
     name = serializers.CharField(max_length=100)
@@ -92,7 +93,8 @@ class UnitUpdateSerializer(serializers.Serializer):
 
 
 class UnitMoveSerializer(serializers.Serializer):
-    parent = serializers.IntegerField(help_text=_("The new parent unit id."))
+    # A declared field, not `Field.parent`: the serializer metaclass moves it into _declared_fields.
+    parent = serializers.IntegerField(help_text=_("The new parent unit id."))  # type: ignore[assignment]
 
 
 class TreeNodeSerializer(serializers.Serializer):
@@ -145,7 +147,8 @@ class UserOutputSerializer(serializers.ModelSerializer):
         memberships = getattr(obj, "visible_memberships", None)
         if memberships is None:
             memberships = obj.memberships.select_related("unit").all()
-        return MembershipBriefSerializer(memberships, many=True).data
+        # many=True builds a ListSerializer (its .data is a list); the stubs type it as the child.
+        return MembershipBriefSerializer(memberships, many=True).data  # type: ignore[return-value]
 
 
 class UserCreateSerializer(serializers.Serializer):
@@ -180,4 +183,6 @@ class OrgEventSerializer(serializers.ModelSerializer):
     def get_actor(self, obj: OrgEvent) -> dict | None:
         if obj.actor_id is None:
             return None
-        return {"id": obj.actor_id, "username": obj.actor.username, "real_name": obj.actor.real_name}
+        actor = obj.actor
+        assert actor is not None  # actor_id is set
+        return {"id": obj.actor_id, "username": actor.username, "real_name": actor.real_name}

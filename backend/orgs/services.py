@@ -216,7 +216,10 @@ def membership_create(*, actor: User, user: User, unit: OrgUnit, role: str) -> M
     _require(actor, Action.MANAGE_PEOPLE, unit)
     if role not in Role.values:
         raise ValidationFailed(_("Unknown role %(role)s.") % {"role": role}, {"role": [_("Unknown role.")]})
-    if not actor.is_superuser and not user.memberships.filter(unit_condition(actor, Action.MANAGE_PEOPLE)).exists():
+    if (
+        not actor.is_superuser
+        and not user.memberships.filter(unit_condition(actor, Action.MANAGE_PEOPLE)).exists()
+    ):
         # Seeing someone (e.g. as an inspector above them) is not managing them: only an
         # administrator of one of their units may give them more roles.
         raise Forbidden(

@@ -134,6 +134,7 @@ def tree_problems(tree_ids: Iterable[int] | None = None) -> list[str]:
     if tree_ids is not None:
         qs = qs.filter(tree_id__in=list(tree_ids))
     nodes: dict[int, tuple[int | None, int, int, int, int, str]] = {}
+    parent_id: int | None  # roots have none (the stubs type the column as a plain int)
     for node_id, parent_id, tree_id, lft, rght, level, code in qs.values_list(
         "id", "parent_id", "tree_id", "lft", "rght", "level", "code"
     ).iterator(chunk_size=10000):
@@ -164,7 +165,7 @@ def tree_problems(tree_ids: Iterable[int] | None = None) -> list[str]:
             problems.append(f"{code}: ({lft}, {rght}) is not inside its parent {p_code} ({p_lft}, {p_rght})")
         if level != p_level + 1:
             problems.append(f"{code}: level {level} is not its parent's level + 1 ({p_level + 1})")
-        ancestor = parent_id
+        ancestor: int | None = parent_id
         seen = 0
         while ancestor is not None and seen <= len(nodes):
             descendants[ancestor] += 1

@@ -55,7 +55,8 @@ class TaskAttachmentInline(ScopedAdminMixin, admin.TabularInline):
     scope_path = "task__issuer_unit"
     extra = 0
     fields = ["original_name", "content_type", "size", "created_at"]
-    readonly_fields = fields
+    # Flat names suit both; the stubs type `fields` as field groups, a list `readonly_fields` may not take.
+    readonly_fields = fields  # type: ignore[assignment]
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -1,5 +1,7 @@
 """Thin views: parse input, call one selector or service, shape the output."""
 
+from typing import Any
+
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -316,7 +318,8 @@ def _evidence_context(request, submissions) -> dict:
 
 def _detail(request, assignment_id) -> dict:
     assignment = selectors.assignment_detail(user=request.user, assignment_id=assignment_id)
-    submissions = [assignment.current_submission, *(c.current_submission for c in assignment.child_list)]
+    children = assignment.child_list  # type: ignore[attr-defined]  # set by selectors.assignment_detail
+    submissions = [assignment.current_submission, *(c.current_submission for c in children)]
     return AssignmentDetailSerializer(assignment, context=_evidence_context(request, submissions)).data
 
 
@@ -419,12 +422,14 @@ class AssignmentSubmissionsApi(APIView):
         def perform() -> Response:
             context = {
                 "requirements": assignment.task.evidence_requirements,
-                "delegated": assignment.children_total > 0,
+                "delegated": assignment.children_total > 0,  # type: ignore[attr-defined]  # a queryset annotation (selectors)
                 "photo_count": len(payload.uploads),
             }
             serializer = SubmissionInputSerializer(data=payload.fields, context=context)
             valid = serializer.is_valid()
             errors = {**({} if valid else serializer.errors), **payload.errors}
+            photos: list[evidence_services.InspectedPhoto]
+            photo_errors: list[dict[str, Any]]
             if _photos_refused_as_a_whole(errors):  # whatever the files are: decoding them is wasted
                 photos, photo_errors = [], []
             else:

@@ -183,8 +183,9 @@ def assignment_detail(*, user: User, assignment_id: Any) -> Assignment:
     assignment = assignment_get(user=user, assignment_id=assignment_id)
     if assignment.current_submission is not None:
         prefetch_related_objects([assignment.current_submission], "photos", "flags")
-    assignment.rollup = assignment_rollup(assignment=assignment)
-    assignment.child_list = list(assignment_children(user=user, assignment=assignment))
+    # Read by AssignmentDetailSerializer; attributes of this result only, not model fields.
+    assignment.rollup = assignment_rollup(assignment=assignment)  # type: ignore[attr-defined]
+    assignment.child_list = list(assignment_children(user=user, assignment=assignment))  # type: ignore[attr-defined]
     return assignment
 
 

@@ -143,7 +143,7 @@ class TaskCreateSerializer(StrictSerializer):
     due_at = serializers.DateTimeField()
     points = serializers.IntegerField(min_value=0, max_value=1000, required=False, default=10)
     evidence_requirements = serializers.JSONField(required=False, default=dict)
-    targets = serializers.JSONField(required=False, default=list)
+    targets = serializers.JSONField(required=False, default=list)  # type: ignore[arg-type]  # stubs: mapping defaults only
 
 
 class TaskUpdateSerializer(StrictSerializer):

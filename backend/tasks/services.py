@@ -10,7 +10,7 @@ import os
 import uuid
 import zipfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -134,7 +134,7 @@ def _labels(values) -> str:
     return ", ".join(_status_label(v) for v in values)
 
 
-def _inside(root: OrgUnit, row: dict) -> bool:
+def _inside(root: OrgUnit, row: Mapping[str, Any]) -> bool:
     """Is `row` (a unit as a dict) strictly below `root`?"""
     return row["tree_id"] == root.tree_id and root.lft < row["lft"] and row["rght"] < root.rght
 
@@ -843,10 +843,12 @@ def task_attachment_add(*, actor: User, task: PracticeTask, file: UploadedFile) 
             % {"status": _task_status_label(task.status)},
             {"status": task.status},
         )
-    if file.size > TASK_ATTACHMENT_MAX_BYTES:
+    size = file.size
+    assert size is not None  # an uploaded file always knows its size
+    if size > TASK_ATTACHMENT_MAX_BYTES:
         raise PayloadTooLarge(
             _("The file is %(size)s MB; attachments may be at most %(max)s MB.")
-            % {"size": round(file.size / 1024 / 1024, 1), "max": TASK_ATTACHMENT_MAX_BYTES // 1024 // 1024},
+            % {"size": round(size / 1024 / 1024, 1), "max": TASK_ATTACHMENT_MAX_BYTES // 1024 // 1024},
             {"file": [_("File too large.")]},
         )
     kind = sniff_attachment(file)
@@ -864,7 +866,7 @@ def task_attachment_add(*, actor: User, task: PracticeTask, file: UploadedFile) 
     content_type, extension = kind
     original_name = os.path.basename(file.name or "")[:255] or f"attachment{extension}"
     attachment = TaskAttachment(
-        task=task, original_name=original_name, content_type=content_type, size=file.size, uploaded_by=actor
+        task=task, original_name=original_name, content_type=content_type, size=size, uploaded_by=actor
     )
     attachment.file.save(f"{uuid.uuid4().hex}{extension}", file, save=False)
     stored = attachment.file.name

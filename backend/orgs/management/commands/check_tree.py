@@ -7,7 +7,9 @@ class Command(BaseCommand):
     help = "Verify the lft/rght/level/tree_id invariants of the organisation tree; exits non-zero on damage."
 
     def add_arguments(self, parser):
-        parser.add_argument("--tree", type=int, action="append", dest="trees", help="Only this tree id (repeatable).")
+        parser.add_argument(
+            "--tree", type=int, action="append", dest="trees", help="Only this tree id (repeatable)."
+        )
 
     def handle(self, *args, trees=None, **options):
         problems = tree_problems(trees)

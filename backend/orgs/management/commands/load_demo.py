@@ -31,7 +31,7 @@ def format_table(rows: list[tuple[str, ...]]) -> str:
 
 def accounts_rows(specs: list[demo_data.AccountSpec]) -> list[tuple[str, ...]]:
     names = dict(OrgUnit.objects.filter(code__in={s.unit_code for s in specs}).values_list("code", "name"))
-    rows = [("username", "real name", "role", "unit")]
+    rows: list[tuple[str, ...]] = [("username", "real name", "role", "unit")]
     for spec in specs:
         role = str(Role(spec.role).label) + (" + superuser" if spec.superuser else "")
         rows.append((spec.username, spec.real_name, role, names.get(spec.unit_code, spec.unit_code)))
