@@ -32,9 +32,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import bench_tasks_common as common  # noqa: E402
+import bench_common as common  # noqa: E402
 
-common.SCRATCH_DB = "chuanxi_bench_evidence"
+SCRATCH_DB = "chuanxi_bench_evidence"
 
 
 def stats(values: list[float]) -> str:
@@ -134,7 +134,7 @@ def main() -> int:
     os.environ["TEST_MEDIA_ROOT"] = media
     os.environ.pop("REDIS_URL", None)  # jobs are timed by calling them; the broker is kombu's memory
     try:
-        common.setup_django(url)
+        common.setup_django(url, SCRATCH_DB)
         return run(args)
     finally:
         shutil.rmtree(media, ignore_errors=True)
@@ -142,7 +142,7 @@ def main() -> int:
             from django.db import connections
 
             connections.close_all()
-            common.recreate_database(url, drop_only=True)
+            common.recreate_database(url, SCRATCH_DB, drop_only=True)
 
 
 def run(args) -> int:

@@ -11,28 +11,15 @@ import argparse
 import csv
 import io
 import os
-import platform
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_common import machine, recreate_database, setup_django  # noqa: E402
+
 SCRATCH_DB = "chuanxi_bench"
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def recreate_database(url: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{SCRATCH_DB}"')
 
 
 def division_csv(districts: int, streets: int, communities: int) -> bytes:
@@ -98,15 +85,7 @@ def main() -> int:
         ),
     )
 
-    recreate_database(url)
-    os.environ["DATABASE_URL"] = with_database(url, SCRATCH_DB)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
-    sys.path.insert(0, str(REPO / "backend"))
-    sys.path.insert(0, str(REPO))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    setup_django(url, SCRATCH_DB)
     from django.db import connection
 
     from orgs.imports import units_import
@@ -114,14 +93,10 @@ def main() -> int:
     from orgs.tree import tree_problems
 
     try:
-        call_command("migrate", verbosity=0)
         admin = User.objects.create(username="bench", is_superuser=True, is_staff=True)
         content = division_csv(args.districts, args.streets, per_street)
         rows = content.count(b"\n") - 1
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            server = cursor.fetchone()[0]
-        print(f"PostgreSQL {server}, Python {platform.python_version()}, {os.cpu_count()} CPUs")
+        print(machine())
         print(
             f"File: {rows} units ({args.districts} districts x {args.streets} streets x {per_street} communities), "
             f"{len(content) / 1024 / 1024:.1f} MB CSV"
@@ -154,7 +129,7 @@ def main() -> int:
     finally:
         connection.close()
         if not args.keep:
-            recreate_database(url, drop_only=True)
+            recreate_database(url, SCRATCH_DB, drop_only=True)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from datetime import timedelta
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from bench_tasks_common import (  # noqa: E402
+from bench_common import (  # noqa: E402
     analyze,
     build_district,
     fmt,

@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python benchmarks/bench_tree.py --rounds 5
 
-Works in the scratch database of bench_tasks_common (created, migrated and dropped). Each size is a
+Works in a scratch database `chuanxi_bench_tree` (created, migrated and dropped). Each size is a
 separate district with one administrator and a worker in every tenth community, so the member counts
 have something to count. The request goes through the real URL, middleware, view and JSON rendering
 (Django's test client), as the district administrator.
@@ -17,7 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_tasks_common import build_district, machine, recreate_database, setup_django  # noqa: E402
+from bench_common import build_district, machine, recreate_database, setup_django  # noqa: E402
+
+SCRATCH_DB = "chuanxi_bench_tree"
 
 SIZES = {"1,000": (20, 49), "50,000": (50, 999)}
 
@@ -27,14 +29,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
-    setup_django(url)
+    setup_django(url, SCRATCH_DB)
     try:
         run(args.rounds)
     finally:
         from django.db import connections
 
         connections.close_all()
-        recreate_database(url, drop_only=True)
+        recreate_database(url, SCRATCH_DB, drop_only=True)
 
 
 def run(rounds: int) -> None:

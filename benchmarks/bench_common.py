@@ -1,7 +1,8 @@
-"""Shared set-up for the tasks benchmarks: a scratch PostgreSQL database and a large tree built fast.
+"""Shared set-up for the benchmarks: a scratch PostgreSQL database and a large tree built fast.
 
-Not a benchmark itself. The scratch database `chuanxi_bench_tasks` lives on the server of
-DATABASE_URL; it is dropped and created, migrated, used, and dropped again (unless --keep).
+Not a benchmark itself. Each benchmark names its scratch database (default `chuanxi_bench_tasks`)
+on the server of DATABASE_URL; it is dropped and created, migrated, used, and dropped again
+(unless --keep). Nothing else on the server is touched.
 """
 
 import os
@@ -20,21 +21,21 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
-def recreate_database(url: str, *, drop_only: bool = False) -> None:
+def recreate_database(url: str, name: str = SCRATCH_DB, *, drop_only: bool = False) -> None:
     import psycopg
 
     with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if not drop_only:
-            conn.execute(f'CREATE DATABASE "{SCRATCH_DB}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def setup_django(url: str) -> None:
-    """Point Django at a fresh scratch database and migrate it."""
+def setup_django(url: str, name: str = SCRATCH_DB) -> None:
+    """Point Django at a fresh scratch database `name` and migrate it."""
     if not url.startswith(("postgres://", "postgresql://")):
         raise SystemExit("Set DATABASE_URL=postgres://user@host:port/any to a PostgreSQL server.")
-    recreate_database(url)
-    os.environ["DATABASE_URL"] = with_database(url, SCRATCH_DB)
+    recreate_database(url, name)
+    os.environ["DATABASE_URL"] = with_database(url, name)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
     sys.path.insert(0, str(REPO / "backend"))
