@@ -9,40 +9,13 @@ from orgs.models import OrgEvent, OrgUnit, Role
 from orgs.tree import rebuild_trees, tree_problems
 from tests.conftest import login
 from tests.factories import make_member, make_unit, platform_admin
+from tests.tasks.helpers import bulk_units
 
 
 def build_district(streets: int, communities: int, prefix: str = "BIG") -> OrgUnit:
     """A district with streets × communities units, written in bulk and numbered by one rebuild."""
     root = make_unit(name=f"{prefix}区", code=f"{prefix}0")
-    street_rows = [
-        OrgUnit(
-            name=f"街道{s}",
-            code=f"{prefix}S{s:04d}",
-            parent=root,
-            tree_id=root.tree_id,
-            lft=0,
-            rght=0,
-            level=1,
-        )
-        for s in range(streets)
-    ]
-    OrgUnit.objects.bulk_create(street_rows)
-    community_rows = [
-        OrgUnit(
-            name=f"社区{s}-{c}",
-            code=f"{prefix}C{s:04d}{c:04d}",
-            parent=street,
-            tree_id=root.tree_id,
-            lft=0,
-            rght=0,
-            level=2,
-        )
-        for s, street in enumerate(street_rows)
-        for c in range(communities)
-    ]
-    OrgUnit.objects.bulk_create(community_rows, batch_size=2000)
-    rebuild_trees([root.tree_id])
-    root.refresh_from_db()
+    bulk_units(root, streets, prefix, children_each=communities)
     return root
 
 
