@@ -1,26 +1,13 @@
 from django.contrib import admin
 
 from evidence.models import EvidenceFlag, Photo
-from orgs.admin import ScopedAdminMixin
+from orgs.admin import ScopedReadOnlyAdmin
 
 
-class ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    """Evidence rows change only through evidence.services and its jobs.
-
-    Scoped like every admin page (orgs.admin.ScopedAdminMixin): a non-superuser sees the evidence of
-    their own subtrees only.
-    """
+class ReadOnlyAdmin(ScopedReadOnlyAdmin):
+    """Evidence rows change only through evidence.services and its jobs."""
 
     scope_path = "submission__assignment__unit"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Photo)

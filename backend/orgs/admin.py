@@ -71,6 +71,20 @@ class ScopedAdminMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class ScopedReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Rows that change only through the services (which write their events): readable, scoped,
+    never added, edited or deleted in the admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(OrgUnit)
 class OrgUnitAdmin(ScopedAdminMixin, ServiceErrorsMixin, DraggableMPTTAdmin):
     list_display = ("tree_actions", "indented_title", "code", "level_label", "station_name", "is_active")
@@ -351,7 +365,7 @@ class MembershipAdmin(ScopedAdminMixin, ServiceErrorsMixin, admin.ModelAdmin):
 
 
 @admin.register(OrgEvent)
-class OrgEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class OrgEventAdmin(ScopedReadOnlyAdmin):
     """The audit trail: readable, filterable, never editable."""
 
     list_display = ("created_at", "verb", "unit", "actor", "data")
@@ -359,12 +373,3 @@ class OrgEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
     search_fields = ("unit__name", "unit__code", "actor__username", "actor__real_name")
     date_hierarchy = "created_at"
     list_select_related = ("unit", "actor")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from orgs.admin import ScopedAdminMixin
+from orgs.admin import ScopedAdminMixin, ScopedReadOnlyAdmin
 from tasks.models import (
     Assignment,
     AssignmentEvent,
@@ -32,22 +32,12 @@ class TaskCategoryAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(ScopedReadOnlyAdmin):
     """Workflow rows change only through tasks.services, which also writes their events.
 
-    Scoped like every admin page (orgs.admin.ScopedAdminMixin): a non-superuser sees the rows of
-    their own subtrees only. `list_select_related` names every foreign key the list shows, nullable
-    ones included, so a page costs the same number of queries whatever its length.
+    `list_select_related` names every foreign key the list shows, nullable ones included, so a page
+    costs the same number of queries whatever its length.
     """
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class TaskAttachmentInline(ScopedAdminMixin, admin.TabularInline):
