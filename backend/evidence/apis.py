@@ -1,6 +1,6 @@
 """Serving photos behind the access rule, and the request parsing the submission view shares."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ from rest_framework.request import is_form_media_type
 from rest_framework.views import APIView
 
 from common.exceptions import Conflict, PayloadTooLarge, ValidationFailed
+from common.uploads import refuse_declared_length
 from evidence import selectors
 from evidence.models import Photo
 
@@ -25,26 +26,9 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.3g}"
 
 
-def refuse_oversized_body(
-    request: Any,
-    *,
-    limit: int | None = None,
-    refusal: Callable[[int], PayloadTooLarge] | None = None,
-) -> None:
-    """413 from the declared length alone, before a byte of the body is read.
-
-    Django reads no more than CONTENT_LENGTH (a request without it has an empty body), so this
-    bounds what the multipart parser can ever spool to disk. The defaults are a report's:
-    EVIDENCE_MAX_REQUEST_BYTES and a message about photos; another upload passes its own `limit` and
-    `refusal` (which gets the declared length and returns the error).
-    """
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length <= (settings.EVIDENCE_MAX_REQUEST_BYTES if limit is None else limit):
-        return
-    raise (refusal or _report_too_large)(length)
+def refuse_oversized_body(request: Any) -> None:
+    """413 for a report whose declared length exceeds EVIDENCE_MAX_REQUEST_BYTES, before reading it."""
+    refuse_declared_length(request, limit=settings.EVIDENCE_MAX_REQUEST_BYTES, refusal=_report_too_large)
 
 
 def _report_too_large(length: int) -> PayloadTooLarge:

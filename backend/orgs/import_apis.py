@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.exceptions import PayloadTooLarge, ValidationFailed
+from common.uploads import MULTIPART_OVERHEAD, refuse_declared_length
 from orgs.imports import (
     ImportResult,
     people_refusal,
@@ -49,11 +50,7 @@ _RESPONSES = {
 }
 
 
-# Room for the multipart boundary and headers around the file itself.
-_FORM_OVERHEAD = 64 * 1024
-
-
-def _too_large() -> PayloadTooLarge:
+def _too_large(_length: int = 0) -> PayloadTooLarge:
     return PayloadTooLarge(
         _("The file is larger than %(size)s MB; split it into several files.")
         % {"size": f"{settings.IMPORT_MAX_BYTES / (1024 * 1024):g}"}
@@ -72,12 +69,7 @@ def _uploaded_file(request: Request, action: Action, refusal: str):
     the limit, gets that far.
     """
     require_role_somewhere(_actor(request), action, refusal)
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > settings.IMPORT_MAX_BYTES + _FORM_OVERHEAD:
-        raise _too_large()
+    refuse_declared_length(request, limit=settings.IMPORT_MAX_BYTES + MULTIPART_OVERHEAD, refusal=_too_large)
     upload = request.FILES.get("file")
     if upload is None:
         raise ValidationFailed(

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.exceptions import NotFound, PayloadTooLarge, ValidationFailed
+from common.uploads import MULTIPART_OVERHEAD, refuse_declared_length
 from evidence import apis as evidence_apis
 from evidence import idempotency
 from evidence import selectors as evidence_selectors
@@ -238,10 +239,6 @@ class TaskEventsApi(APIView):
         )
 
 
-# Room for the multipart framing around the one file (boundaries, part headers, a long file name).
-ATTACHMENT_FORM_OVERHEAD = 64 * 1024
-
-
 def _attachment_too_large(length: int) -> PayloadTooLarge:
     """The service's own refusal of a large file, said from the declared length of the request."""
     return PayloadTooLarge(
@@ -257,9 +254,9 @@ class TaskAttachmentListApi(APIView):
     def initial(self, request, *args, **kwargs):
         # Before authentication too: CSRF checks of session logins read the body.
         if request.method == "POST":
-            evidence_apis.refuse_oversized_body(
+            refuse_declared_length(
                 request,
-                limit=services.TASK_ATTACHMENT_MAX_BYTES + ATTACHMENT_FORM_OVERHEAD,
+                limit=services.TASK_ATTACHMENT_MAX_BYTES + MULTIPART_OVERHEAD,
                 refusal=_attachment_too_large,
             )
         super().initial(request, *args, **kwargs)
