@@ -21,6 +21,12 @@ LEVEL_KEYS = {Level.DISTRICT: "district", Level.STREET: "street", Level.COMMUNIT
 LEVEL_BY_KEY = {key: level for level, key in LEVEL_KEYS.items()}
 MAX_DEPTH = Level.COMMUNITY
 
+
+def level_key(level: int) -> str:
+    """`district` / `street` / `community` for a tree depth (the API's name for a level)."""
+    return LEVEL_KEYS[Level(min(level, MAX_DEPTH))]
+
+
 code_validator = RegexValidator(r"^[0-9A-Za-z_-]{1,32}$", _("A code is 1–32 letters, digits, '-' or '_'."))
 mobile_validator = RegexValidator(r"^1[3-9][0-9]{9}$", _("Enter a mainland mobile number of 11 digits."))
 
@@ -64,7 +70,7 @@ class OrgUnit(MPTTModel, TimeStampedModel):  # type: ignore[django-manager-missi
 
     @property
     def level_key(self) -> str:
-        return LEVEL_KEYS.get(self.level, "community")
+        return level_key(self.level)
 
     @property
     def level_display(self) -> str:

@@ -4,7 +4,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from common.exceptions import NotFound
-from orgs.models import Membership, OrgUnit, User
+from orgs.models import Membership, OrgUnit, User, level_key
 from orgs.scope import Action, unit_condition, units_for
 
 
@@ -40,7 +40,7 @@ def unit_subtree(*, user: User, unit_id: int | str) -> list[dict]:
     by_id: dict[int, dict] = {}
     top: list[dict] = []
     for row in rows:
-        node = {**row, "level": _level_key(row["level"]), "children": []}
+        node = {**row, "level": level_key(row["level"]), "children": []}
         by_id[row["id"]] = node
         parent = by_id.get(row["parent_id"])
         if parent is None or row["id"] == root.pk:
@@ -48,12 +48,6 @@ def unit_subtree(*, user: User, unit_id: int | str) -> list[dict]:
         else:
             parent["children"].append(node)
     return top
-
-
-def _level_key(level: int) -> str:
-    from orgs.models import LEVEL_KEYS, MAX_DEPTH, Level
-
-    return LEVEL_KEYS[Level(min(level, MAX_DEPTH))]
 
 
 def _visible_memberships(user: User) -> QuerySet[Membership]:

@@ -2,21 +2,15 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from orgs.models import (
-    LEVEL_KEYS,
-    MAX_DEPTH,
-    Level,
     Membership,
     OrgEvent,
     OrgUnit,
     Role,
     User,
     code_validator,
+    level_key,
     mobile_validator,
 )
-
-
-def level_key(level: int) -> str:
-    return LEVEL_KEYS[Level(min(level, MAX_DEPTH))]
 
 
 class UnitBriefSerializer(serializers.ModelSerializer):

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.exceptions import Forbidden, NotFound, ValidationFailed
-from orgs.models import LEVEL_KEYS, MAX_DEPTH, Level, OrgUnit, User
+from orgs.models import OrgUnit, User, level_key
 from orgs.scope import Action, can, unit_condition, units_for
 from tasks.models import (
     OPEN_STATUSES,
@@ -216,10 +216,6 @@ def submission_get(*, user: User, submission_id: Any) -> Submission:
 # Progress -----------------------------------------------------------------------------------------
 
 
-def _level_key(level: int) -> str:
-    return LEVEL_KEYS[Level(min(level, MAX_DEPTH))]
-
-
 def task_progress(*, user: User, task_id: Any, depth: int = 1, unit_id: Any = None) -> dict[str, Any]:
     """Per unit of the subtree (down to `depth` levels below the root): assignments per status below it.
 
@@ -295,7 +291,7 @@ def task_progress(*, user: User, task_id: Any, depth: int = 1, unit_id: Any = No
                 "id": row["id"],
                 "name": row["name"],
                 "code": row["code"],
-                "level": _level_key(row["level"]),
+                "level": level_key(row["level"]),
                 "parent": row["parent_id"] if row["id"] != root.pk else None,
                 "own_status": row["own_status"],
                 "total": row["total"],
@@ -311,7 +307,7 @@ def task_progress(*, user: User, task_id: Any, depth: int = 1, unit_id: Any = No
     }
     return {
         "task": task.pk,
-        "root": {"id": root.pk, "name": root.name, "code": root.code, "level": _level_key(root.level)},
+        "root": {"id": root.pk, "name": root.name, "code": root.code, "level": level_key(root.level)},
         "depth": depth,
         "totals": totals,
         "units": units,
