@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -243,7 +244,7 @@ def _attachment_too_large(length: int) -> PayloadTooLarge:
     """The service's own refusal of a large file, said from the declared length of the request."""
     return PayloadTooLarge(
         _("The file is %(size)s MB; attachments may be at most %(max)s MB.")
-        % {"size": round(length / 1024 / 1024, 1), "max": services.TASK_ATTACHMENT_MAX_BYTES // 1024 // 1024},
+        % {"size": round(length / 1024 / 1024, 1), "max": settings.TASK_ATTACHMENT_MAX_BYTES // 1024 // 1024},
         {"file": [_("File too large.")]},
     )
 
@@ -256,7 +257,7 @@ class TaskAttachmentListApi(APIView):
         if request.method == "POST":
             refuse_declared_length(
                 request,
-                limit=services.TASK_ATTACHMENT_MAX_BYTES + MULTIPART_OVERHEAD,
+                limit=settings.TASK_ATTACHMENT_MAX_BYTES + MULTIPART_OVERHEAD,
                 refusal=_attachment_too_large,
             )
         super().initial(request, *args, **kwargs)
