@@ -26,14 +26,12 @@ TaskStatus = PracticeTask.Status
 
 def _lock_task_for_share(task_id: int) -> str:
     """The task's status, held for the transaction so a concurrent cancel/close waits for us."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT status FROM {PracticeTask._meta.db_table} WHERE id = %s FOR SHARE",  # noqa: S608
-                [task_id],
-            )
-            return cursor.fetchone()[0]
-    return PracticeTask.objects.values_list("status", flat=True).get(pk=task_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT status FROM {PracticeTask._meta.db_table} WHERE id = %s FOR SHARE",  # noqa: S608
+            [task_id],
+        )
+        return cursor.fetchone()[0]
 
 
 @transaction.atomic

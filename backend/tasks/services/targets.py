@@ -172,10 +172,9 @@ def _fan_out(
         return 0
     table = Assignment._meta.db_table
     stamp = _sql_datetime(now)
-    # `WHERE true` keeps SQLite from reading ON CONFLICT as part of the SELECT's join syntax.
     sql = (
         f"INSERT INTO {table} (task_id, unit_id, parent_id, status, due_at, version, created_at, updated_at) "  # noqa: S608
-        f"SELECT %s, x.id, %s, %s, %s, 0, %s, %s FROM ({' UNION '.join(selects)}) AS x WHERE true "
+        f"SELECT %s, x.id, %s, %s, %s, 0, %s, %s FROM ({' UNION '.join(selects)}) AS x "
         f"ON CONFLICT (task_id, unit_id) DO NOTHING"
     )
     with connection.cursor() as cursor:
@@ -190,9 +189,9 @@ def _end_open_assignments(
 ) -> int:
     """Move every open assignment of the task (children included) to `to_status`, one event each.
 
-    Set-based: on PostgreSQL one statement locks the open rows, updates them and writes their events
-    (a transition racing with it either lands first and is ended from its new state, or waits and
-    then finds the assignment ended). SQLite serialises writers, so two statements are as safe there.
+    Set-based: one statement locks the open rows, updates them and writes their events (a
+    transition racing with it either lands first and is ended from its new state, or waits and then
+    finds the assignment ended).
     """
     table = Assignment._meta.db_table
     events = AssignmentEvent._meta.db_table
@@ -200,24 +199,12 @@ def _end_open_assignments(
     stamp = _sql_datetime(now)
     event_values = [actor.pk, verb, to_status, comment, json.dumps({}), stamp]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"WITH ended AS (SELECT id, status FROM {table} WHERE task_id = %s AND status IN ({open_marks}) FOR UPDATE), "  # noqa: S608
-                f"changed AS (UPDATE {table} AS a SET status = %s, version = a.version + 1, updated_at = %s "
-                f"FROM ended WHERE a.id = ended.id RETURNING a.id) "
-                f"INSERT INTO {events} (assignment_id, actor_id, verb, to_status, comment, data, created_at, from_status) "
-                f"SELECT changed.id, %s, %s, %s, %s, %s, %s, ended.status FROM changed JOIN ended ON ended.id = changed.id",
-                [task.pk, *OPEN_STATUSES, to_status, stamp, *event_values],
-            )
-            return max(cursor.rowcount, 0)
         cursor.execute(
-            f"INSERT INTO {events} (assignment_id, actor_id, verb, to_status, comment, data, created_at, from_status) "  # noqa: S608
-            f"SELECT id, %s, %s, %s, %s, %s, %s, status FROM {table} WHERE task_id = %s AND status IN ({open_marks})",
-            [*event_values, task.pk, *OPEN_STATUSES],
-        )
-        cursor.execute(
-            f"UPDATE {table} SET status = %s, version = version + 1, updated_at = %s "  # noqa: S608
-            f"WHERE task_id = %s AND status IN ({open_marks})",
-            [to_status, stamp, task.pk, *OPEN_STATUSES],
+            f"WITH ended AS (SELECT id, status FROM {table} WHERE task_id = %s AND status IN ({open_marks}) FOR UPDATE), "  # noqa: S608
+            f"changed AS (UPDATE {table} AS a SET status = %s, version = a.version + 1, updated_at = %s "
+            f"FROM ended WHERE a.id = ended.id RETURNING a.id) "
+            f"INSERT INTO {events} (assignment_id, actor_id, verb, to_status, comment, data, created_at, from_status) "
+            f"SELECT changed.id, %s, %s, %s, %s, %s, %s, ended.status FROM changed JOIN ended ON ended.id = changed.id",
+            [task.pk, *OPEN_STATUSES, to_status, stamp, *event_values],
         )
         return max(cursor.rowcount, 0)
