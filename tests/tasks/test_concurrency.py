@@ -114,9 +114,7 @@ def test_cancelling_while_a_unit_submits_leaves_a_consistent_trail(world, people
             lambda: services.task_cancel(actor=people["district_officer"], task=task),
         ]
     )
-    assert not any(isinstance(o, Exception) and not isinstance(o, Conflict) for o in outcomes), (
-        outcomes
-    )
+    assert not any(isinstance(o, Exception) and not isinstance(o, Conflict) for o in outcomes), outcomes
     final = _fresh(target.pk)
     assert final.status == "cancelled"
     trail = list(

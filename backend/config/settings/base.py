@@ -90,6 +90,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # alone; SQLite (demo, tests) builds them without those columns and says so with W040 at migrate.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
 AUTH_USER_MODEL = "orgs.User"
+# The browsable API's login lands on the API documentation (not Django's /accounts/profile/).
+LOGIN_REDIRECT_URL = "/api/docs/"
+CSRF_FAILURE_VIEW = "common.views.csrf_failure"
 AUTHENTICATION_BACKENDS = ["orgs.login_throttle.ThrottledModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -175,7 +178,7 @@ TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "common.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.DefaultPagination",
@@ -249,6 +252,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {
+    # Domain events whose after-commit job was lost (common.events); normally empty.
+    "common.dispatch_events": {
+        "task": "common.dispatch_events",
+        "schedule": 60.0,
+        "options": {"expire_seconds": 55},
+    },
     "orgs.check_tree": {
         "task": "orgs.check_tree",
         "schedule": crontab(hour=3, minute=30),

@@ -9,23 +9,16 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from common.exceptions import Conflict, PayloadTooLarge, ValidationFailed
+from common import files
+from common.exceptions import PayloadTooLarge, ValidationFailed
 from orgs.models import User
-from tasks.models import (
-    Assignment,
-    PracticeTask,
-    TaskAttachment,
-    TaskEvent,
-)
-from tasks.services.practice_tasks import _lock_task, _require_dispatch, _task_event
-from tasks.services.shared import _task_status_label
-
-Status = Assignment.Status
-TaskStatus = PracticeTask.Status
+from orgs.scope import Grants
+from tasks import policies
+from tasks.models import PracticeTask, TaskAttachment, TaskEvent
+from tasks.policies import require
+from tasks.services.practice_tasks import lock_task, task_event
 
 MAX_ATTACHMENTS_PER_TASK = 20
-
-# Attachments --------------------------------------------------------------------------------------
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -62,14 +55,8 @@ def sniff_attachment(file) -> tuple[str, str] | None:
 
 @transaction.atomic
 def task_attachment_add(*, actor: User, task: PracticeTask, file: UploadedFile) -> TaskAttachment:
-    task = _lock_task(task)
-    _require_dispatch(actor, task)
-    if task.status in (TaskStatus.CLOSED, TaskStatus.CANCELLED):
-        raise Conflict(
-            _("This task is %(status)s; attachments can no longer be added.")
-            % {"status": _task_status_label(task.status)},
-            {"status": task.status},
-        )
+    task = lock_task(task)
+    require(policies.task_edit_refusal(Grants.of(actor), task))
     size = file.size
     assert size is not None  # an uploaded file always knows its size
     if size > settings.TASK_ATTACHMENT_MAX_BYTES:
@@ -98,36 +85,32 @@ def task_attachment_add(*, actor: User, task: PracticeTask, file: UploadedFile) 
     attachment = TaskAttachment(
         task=task, original_name=original_name, content_type=content_type, size=size, uploaded_by=actor
     )
-    attachment.file.save(f"{uuid.uuid4().hex}{extension}", file, save=False)
-    stored = attachment.file.name
-    try:
+    with files.discard_on_error():  # a failed save must not leave the file behind
+        attachment.file.save(f"{uuid.uuid4().hex}{extension}", file, save=False)
+        files.remember(attachment.file.name)
         attachment.save()
-        _task_event(
+        task_event(
             task=task,
             actor=actor,
             verb=TaskEvent.Verb.ATTACHMENT_ADDED,
             data={"attachment": attachment.pk, "name": original_name, "size": file.size},
         )
-    except Exception:
-        attachment.file.storage.delete(stored)  # a failed save must not leave the file behind
-        raise
     return attachment
+
+
+def attachment_precheck(*, actor: User, task: PracticeTask) -> None:
+    """403 / 409 unless `actor` may change `task`'s attachments: asked before an upload is read."""
+    require(policies.task_edit_refusal(Grants.of(actor), task))
 
 
 @transaction.atomic
 def task_attachment_remove(*, actor: User, attachment: TaskAttachment) -> None:
-    task = _lock_task(attachment.task)
-    _require_dispatch(actor, task)
-    if task.status in (TaskStatus.CLOSED, TaskStatus.CANCELLED):
-        raise Conflict(
-            _("This task is %(status)s; its attachments can no longer be changed.")
-            % {"status": _task_status_label(task.status)},
-            {"status": task.status},
-        )
+    task = lock_task(attachment.task)
+    require(policies.task_edit_refusal(Grants.of(actor), task))
     name, stored, storage = attachment.original_name, attachment.file.name, attachment.file.storage
     pk = attachment.pk
     TaskAttachment.objects.filter(pk=pk).delete()
-    _task_event(
+    task_event(
         task=task, actor=actor, verb=TaskEvent.Verb.ATTACHMENT_REMOVED, data={"attachment": pk, "name": name}
     )
     transaction.on_commit(lambda: storage.delete(stored))

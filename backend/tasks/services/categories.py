@@ -6,30 +6,18 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from common.exceptions import Forbidden, ValidationFailed
+from common.exceptions import ValidationFailed
 from orgs.models import User
-from tasks.models import (
-    Assignment,
-    PracticeTask,
-    TaskCategory,
-)
-
-Status = Assignment.Status
-TaskStatus = PracticeTask.Status
-
-# Categories ---------------------------------------------------------------------------------------
-
-
-def _require_platform_admin(actor: User) -> None:
-    if not (actor.is_active and actor.is_superuser):
-        raise Forbidden(_("Only a platform administrator can change task categories."))
+from orgs.scope import Grants
+from tasks.models import TaskCategory
+from tasks.policies import category_change_refusal, require
 
 
 @transaction.atomic
 def category_create(
     *, actor: User, code: str, name: str, name_en: str = "", sort_order: int = 100, is_active: bool = True
 ) -> TaskCategory:
-    _require_platform_admin(actor)
+    require(category_change_refusal(Grants(actor)))
     clashes = TaskCategory.objects.filter(Q(code=code) | Q(name=name)).values_list("code", "name")
     errors: dict[str, list[str]] = {}
     for other_code, other_name in clashes:
@@ -46,7 +34,7 @@ def category_create(
 
 @transaction.atomic
 def category_update(*, actor: User, category: TaskCategory, data: dict[str, Any]) -> TaskCategory:
-    _require_platform_admin(actor)
+    require(category_change_refusal(Grants(actor)))
     category = TaskCategory.objects.select_for_update().get(pk=category.pk)
     if "name" in data and TaskCategory.objects.filter(name=data["name"]).exclude(pk=category.pk).exists():
         raise ValidationFailed(

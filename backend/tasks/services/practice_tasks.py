@@ -11,19 +11,17 @@ from django.db.models.functions import Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from common import events
 from common.exceptions import Conflict, ValidationFailed
+from common.times import local_iso
 from orgs.models import OrgUnit, User
-from orgs.scope import Action
-from tasks.models import (
-    Assignment,
-    AssignmentEvent,
-    PracticeTask,
-    TaskCategory,
-    TaskEvent,
-)
-from tasks.services.requirements import evidence_requirements_normalize
-from tasks.services.shared import _invalid, _require, _task_status_label, _time_errors
-from tasks.services.targets import _end_open_assignments, _fan_out, _targets_shape, targets_validate
+from orgs.scope import Grants
+from tasks import policies
+from tasks.models import Assignment, AssignmentEvent, PracticeTask, TaskCategory, TaskEvent
+from tasks.policies import require
+from tasks.requirements import evidence_requirements_normalize
+from tasks.services.shared import invalid, time_errors
+from tasks.services.targets import end_open_assignments, fan_out, targets_shape, targets_validate
 
 Status = Assignment.Status
 TaskStatus = PracticeTask.Status
@@ -40,14 +38,33 @@ TASK_EDITABLE_WHILE_DRAFT = (
 )
 TASK_EDITABLE_WHILE_PUBLISHED = ("title", "description", "due_at")
 
-# Tasks --------------------------------------------------------------------------------------------
+
+# Task changes the rest of the system hears about (common.events); attachments are the task's own.
+ANNOUNCED = {
+    TaskEvent.Verb.CREATED,
+    TaskEvent.Verb.UPDATED,
+    TaskEvent.Verb.PUBLISHED,
+    TaskEvent.Verb.CANCELLED,
+    TaskEvent.Verb.CLOSED,
+}
 
 
-def _task_event(*, task: PracticeTask, actor: User, verb: str, data: dict | None = None) -> TaskEvent:
-    return TaskEvent.objects.create(task=task, actor=actor, verb=verb, data=data or {})
+def task_event(*, task: PracticeTask, actor: User, verb: str, data: dict | None = None) -> TaskEvent:
+    """The audit row of a task change, and its announcement after commit."""
+    event = TaskEvent.objects.create(task=task, actor=actor, verb=verb, data=data or {})
+    if verb in ANNOUNCED:
+        events.emit(
+            f"task.{verb}",
+            task_id=task.pk,
+            unit_id=task.issuer_unit_id,
+            actor_id=actor.pk,
+            data=data or {},
+            at=event.created_at,
+        )
+    return event
 
 
-def _lock_task(task: PracticeTask) -> PracticeTask:
+def lock_task(task: PracticeTask) -> PracticeTask:
     return (
         PracticeTask.objects.select_for_update(of=("self",))
         .select_related("issuer_unit", "category")
@@ -55,19 +72,51 @@ def _lock_task(task: PracticeTask) -> PracticeTask:
     )
 
 
-def _require_dispatch(actor: User, task: PracticeTask) -> None:
-    _require(
-        actor,
-        Action.DISPATCH,
-        task.issuer_unit,
-        _("Only an administrator or officer of %(unit)s (or a unit above it) can manage this task.")
-        % {"unit": task.issuer_unit.name},
-    )
+def _category_errors(category: TaskCategory | None) -> dict[str, list[str]]:
+    if category is not None and not category.is_active:
+        return {"category": [_("This category is no longer in use; choose another one.")]}
+    return {}
 
 
-def _check_category(category: TaskCategory, errors: dict[str, list[str]]) -> None:
-    if not category.is_active:
-        errors["category"] = [_("This category is no longer in use; choose another one.")]
+def task_create_errors(
+    *,
+    actor: User,
+    issuer_unit: OrgUnit | None,
+    title: str | None = None,
+    category: TaskCategory | None = None,
+    due_at: datetime | None = None,
+    starts_at: datetime | None = None,
+    evidence_requirements: Any = None,
+    targets: Any = None,
+    now: datetime | None = None,
+    **other: Any,
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The cleaned requirements and targets of a new task, and every problem of its input.
+
+    Values that could not be read are None and not judged; the API asks this too when some fields
+    failed to parse, so one 400 names every problem of the request.
+    """
+    now = now or timezone.now()
+    errors = time_errors(starts_at=starts_at or now, due_at=due_at, now=now)
+    errors.update(_category_errors(category))
+    if title is not None and not title.strip():
+        errors["title"] = [_("Give the task a title.")]
+    clean: dict[str, Any] = {"evidence_requirements": {}, "targets": []}
+    try:
+        clean["evidence_requirements"] = evidence_requirements_normalize(evidence_requirements)
+    except ValidationFailed as exc:
+        errors.update(exc.extra)
+    if issuer_unit is not None:
+        try:
+            clean["targets"] = targets_validate(actor=actor, root=issuer_unit, raw=targets)
+        except ValidationFailed as exc:
+            errors.update(exc.extra)
+    else:
+        try:
+            targets_shape(targets)
+        except ValidationFailed as exc:
+            errors.update(exc.extra)
+    return clean, errors
 
 
 @transaction.atomic
@@ -86,29 +135,22 @@ def task_create(
 ) -> PracticeTask:
     """A draft task of `issuer_unit`; nothing reaches the units below until it is published."""
     issuer_unit = OrgUnit.objects.get(pk=issuer_unit.pk)  # current tree numbers for the checks below
-    _require(
-        actor,
-        Action.DISPATCH,
-        issuer_unit,
-        _("Only an administrator or officer of %(unit)s can issue tasks from it.")
-        % {"unit": issuer_unit.name},
-    )
+    require(policies.task_issue_refusal(Grants.of(actor), issuer_unit))
     now = timezone.now()
     starts_at = starts_at or now
-    errors = _time_errors(starts_at=starts_at, due_at=due_at, now=now)
-    _check_category(category, errors)
-    if not title.strip():
-        errors["title"] = [_("Give the task a title.")]
-    try:
-        requirements = evidence_requirements_normalize(evidence_requirements)
-    except ValidationFailed as exc:
-        errors.update(exc.extra)
-    try:
-        clean_targets = targets_validate(actor=actor, root=issuer_unit, raw=targets)
-    except ValidationFailed as exc:
-        errors.update(exc.extra)
+    clean, errors = task_create_errors(
+        actor=actor,
+        issuer_unit=issuer_unit,
+        title=title,
+        category=category,
+        due_at=due_at,
+        starts_at=starts_at,
+        evidence_requirements=evidence_requirements,
+        targets=targets,
+        now=now,
+    )
     if errors:
-        raise _invalid(_("The task could not be created"), errors)
+        raise invalid(_("The task could not be created"), errors)
     task = PracticeTask.objects.create(
         title=title.strip(),
         description=description,
@@ -118,16 +160,16 @@ def task_create(
         starts_at=starts_at,
         due_at=due_at,
         points=points,
-        evidence_requirements=requirements,
-        targets=clean_targets,
+        evidence_requirements=clean["evidence_requirements"],
+        targets=clean["targets"],
     )
-    _task_event(task=task, actor=actor, verb=TaskEvent.Verb.CREATED, data={"title": task.title})
+    task_event(task=task, actor=actor, verb=TaskEvent.Verb.CREATED, data={"title": task.title})
     return task
 
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat()
+        return local_iso(value)
     if isinstance(value, TaskCategory):
         return value.code
     if isinstance(value, Decimal):
@@ -142,21 +184,15 @@ def task_update(*, actor: User, task: PracticeTask, data: dict[str, Any]) -> Pra
     A new due time reaches the assignments: top-level ones take it, delegated ones keep their own
     unless it is now later than the task's.
     """
-    task = _lock_task(task)
-    _require_dispatch(actor, task)
-    if task.status in (TaskStatus.CLOSED, TaskStatus.CANCELLED):
-        raise Conflict(
-            _("This task is %(status)s and can no longer be edited.")
-            % {"status": _task_status_label(task.status)},
-            {"status": task.status},
-        )
+    task = lock_task(task)
+    require(policies.task_edit_refusal(Grants.of(actor), task))
     if "evidence_requirements" in data:
         data = {
             **data,
             "evidence_requirements": evidence_requirements_normalize(data["evidence_requirements"]),
         }
     if "targets" in data:
-        data = {**data, "targets": _targets_shape(data["targets"])}
+        data = {**data, "targets": targets_shape(data["targets"])}
     changed = {field: value for field, value in data.items() if getattr(task, field) != value}
     editable = TASK_EDITABLE_WHILE_DRAFT if task.status == TaskStatus.DRAFT else TASK_EDITABLE_WHILE_PUBLISHED
     locked = sorted(set(changed) - set(editable))
@@ -174,7 +210,7 @@ def task_update(*, actor: User, task: PracticeTask, data: dict[str, Any]) -> Pra
     errors: dict[str, list[str]] = {}
     if "due_at" in changed or "starts_at" in changed:
         errors.update(
-            _time_errors(
+            time_errors(
                 starts_at=changed.get("starts_at", task.starts_at),
                 due_at=changed.get("due_at", task.due_at),
                 now=now,
@@ -183,7 +219,7 @@ def task_update(*, actor: User, task: PracticeTask, data: dict[str, Any]) -> Pra
         if "due_at" not in changed and "due_at" in errors:
             errors["starts_at"] = errors.pop("due_at")
     if "category" in changed:
-        _check_category(changed["category"], errors)
+        errors.update(_category_errors(changed["category"]))
     if "title" in changed:
         changed["title"] = changed["title"].strip()
         if not changed["title"]:
@@ -194,7 +230,7 @@ def task_update(*, actor: User, task: PracticeTask, data: dict[str, Any]) -> Pra
         except ValidationFailed as exc:
             errors.update(exc.extra)
     if errors:
-        raise _invalid(_("The task could not be saved"), errors)
+        raise invalid(_("The task could not be saved"), errors)
 
     record = {field: [_jsonable(getattr(task, field)), _jsonable(value)] for field, value in changed.items()}
     for field, value in changed.items():
@@ -205,7 +241,7 @@ def task_update(*, actor: User, task: PracticeTask, data: dict[str, Any]) -> Pra
         Assignment.objects.filter(task=task, parent__isnull=False, due_at__gt=task.due_at).update(
             due_at=Least(F("due_at"), task.due_at), updated_at=now
         )
-    _task_event(task=task, actor=actor, verb=TaskEvent.Verb.UPDATED, data={"changes": record})
+    task_event(task=task, actor=actor, verb=TaskEvent.Verb.UPDATED, data={"changes": record})
     return task
 
 
@@ -222,16 +258,10 @@ def task_publish(*, actor: User, task: PracticeTask) -> FanOutResult:
     Idempotent: publishing again creates nothing for units that already hold an assignment, but
     does reach units created (or activated) under a level target since the last publish.
     """
-    task = _lock_task(task)
-    _require_dispatch(actor, task)
-    if task.status not in (TaskStatus.DRAFT, TaskStatus.PUBLISHED):
-        raise Conflict(
-            _("This task is %(status)s and cannot be published.")
-            % {"status": _task_status_label(task.status)},
-            {"status": task.status},
-        )
+    task = lock_task(task)
+    require(policies.task_publish_refusal(Grants.of(actor), task))
     now = timezone.now()
-    errors = _time_errors(starts_at=task.starts_at, due_at=task.due_at, now=now)
+    errors = time_errors(starts_at=task.starts_at, due_at=task.due_at, now=now)
     if errors:
         raise ValidationFailed(_("Move the due time later before publishing."), errors)
     if not task.targets:
@@ -241,7 +271,7 @@ def task_publish(*, actor: User, task: PracticeTask) -> FanOutResult:
         )
     # The tree may have changed since the draft was saved: check the targets again.
     targets = targets_validate(actor=actor, root=task.issuer_unit, raw=task.targets)
-    created = _fan_out(
+    created = fan_out(
         task_id=task.pk, root=task.issuer_unit, targets=targets, due_at=task.due_at, parent_id=None, now=now
     )
     first = task.status == TaskStatus.DRAFT
@@ -255,8 +285,11 @@ def task_publish(*, actor: User, task: PracticeTask) -> FanOutResult:
         task.published_at = now
         task.save(update_fields=["status", "published_at", "updated_at"])
     if first or created:
-        _task_event(
-            task=task, actor=actor, verb=TaskEvent.Verb.PUBLISHED, data={"created": created, "first": first}
+        task_event(
+            task=task,
+            actor=actor,
+            verb=TaskEvent.Verb.PUBLISHED,
+            data={"created": created, "first": first, "stamp": local_iso(now)},
         )
     return FanOutResult(task=task, created=created)
 
@@ -268,34 +301,31 @@ class EndResult:
 
 
 def _task_end(*, actor: User, task: PracticeTask, to: str, reason: str) -> EndResult:
-    task = _lock_task(task)
-    _require_dispatch(actor, task)
-    allowed = (
-        (TaskStatus.DRAFT, TaskStatus.PUBLISHED) if to == TaskStatus.CANCELLED else (TaskStatus.PUBLISHED,)
-    )
-    if task.status not in allowed:
-        message = (
-            _("This task is %(status)s; only a draft or published task can be cancelled.")
-            if to == TaskStatus.CANCELLED
-            else _("This task is %(status)s; only a published task can be closed (cancel a draft instead).")
-        )
-        raise Conflict(message % {"status": _task_status_label(task.status)}, {"status": task.status})
-    now = timezone.now()
+    task = lock_task(task)
+    grants = Grants.of(actor)
     if to == TaskStatus.CANCELLED:
+        require(policies.task_cancel_refusal(grants, task))
         assignment_status, verb, task_verb = (
             Status.CANCELLED,
             AssignmentEvent.Verb.CANCEL,
             TaskEvent.Verb.CANCELLED,
         )
     else:
+        require(policies.task_close_refusal(grants, task))
         assignment_status, verb, task_verb = Status.CLOSED, AssignmentEvent.Verb.CLOSE, TaskEvent.Verb.CLOSED
-    ended = _end_open_assignments(
+    now = timezone.now()
+    ended = end_open_assignments(
         task=task, actor=actor, to_status=assignment_status, verb=verb, comment=reason, now=now
     )
     task.status = to
     task.ended_at = now
     task.save(update_fields=["status", "ended_at", "updated_at"])
-    _task_event(task=task, actor=actor, verb=task_verb, data={"ended_assignments": ended, "reason": reason})
+    task_event(
+        task=task,
+        actor=actor,
+        verb=task_verb,
+        data={"ended_assignments": ended, "reason": reason, "stamp": local_iso(now)},
+    )
     return EndResult(task=task, ended=ended)
 
 

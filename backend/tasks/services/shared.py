@@ -1,4 +1,4 @@
-"""Helpers shared by the task services: role checks, the one 400 shape, labels, time rules."""
+"""Helpers shared by the task services: the one 400 shape, tree and time rules."""
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -7,24 +7,10 @@ from typing import Any
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from common.exceptions import Forbidden, PayloadTooLarge, ValidationFailed
+from common.exceptions import PayloadTooLarge, ValidationFailed
+from common.times import local_text
 from evidence import services as evidence_services
-from orgs.models import OrgUnit, User
-from orgs.scope import Action, can
-from tasks.models import (
-    Assignment,
-    PracticeTask,
-)
-
-Status = Assignment.Status
-TaskStatus = PracticeTask.Status
-
-# Helpers ------------------------------------------------------------------------------------------
-
-
-def _require(actor: User, action: Action, unit: OrgUnit | None, message: str) -> None:
-    if unit is None or not can(actor, action, unit):
-        raise Forbidden(message)
+from orgs.models import OrgUnit
 
 
 def _first_problem(errors: Any) -> str:
@@ -41,7 +27,7 @@ def _first_problem(errors: Any) -> str:
     return str(errors)
 
 
-def _invalid(what: str, errors: dict[str, Any]) -> ValidationFailed:
+def invalid(what: str, errors: dict[str, Any]) -> ValidationFailed:
     """A 400 whose message says what failed and the first reason; `errors` lists every field."""
     message = _("%(what)s: %(problem)s") % {"what": what, "problem": _first_problem(errors)}
     if len(errors) > 1:
@@ -58,42 +44,40 @@ def invalid_report(errors: dict[str, Any], *, photo_errors: Sequence[dict] = ())
     errors = dict(errors)
     if photo_errors:
         errors["photos"] = [*photo_errors, *errors.get("photos", [])]
-    error = _invalid(_("The report is incomplete"), errors)
+    error = invalid(_("The report is incomplete"), errors)
     if evidence_services.any_too_large(list(photo_errors)):
         error.status_code = PayloadTooLarge.status_code
     return error
 
 
-def _status_label(value: str) -> str:
-    try:
-        return str(Status(value).label)
-    except ValueError:
-        return value
+def merge_errors(errors: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    """`errors` with the problems of `more` added; a field keeps its first complaint."""
+    for field, problems in more.items():
+        errors.setdefault(field, problems)
+    return errors
 
 
-def _task_status_label(value: str) -> str:
-    return str(TaskStatus(value).label)
-
-
-def _labels(values) -> str:
-    return ", ".join(_status_label(v) for v in values)
-
-
-def _inside(root: OrgUnit, row: Mapping[str, Any]) -> bool:
+def inside(root: OrgUnit, row: Mapping[str, Any]) -> bool:
     """Is `row` (a unit as a dict) strictly below `root`?"""
     return row["tree_id"] == root.tree_id and root.lft < row["lft"] and row["rght"] < root.rght
 
 
-def _sql_datetime(value: datetime) -> Any:
+def sql_datetime(value: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def _time_errors(
+def time_errors(
     *, starts_at: datetime | None, due_at: datetime | None, now: datetime
 ) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if due_at is not None and due_at <= now:
-        errors["due_at"] = [_("The due time is in the past; choose a later time.")]
+        errors["due_at"] = [
+            _("The due time %(due)s has already passed (it is now %(now)s); choose a later time.")
+            % {"due": local_text(due_at, now), "now": local_text(now, due_at)}
+        ]
     elif due_at is not None and starts_at is not None and due_at <= starts_at:
-        errors["due_at"] = [_("The due time must be after the start time.")]
+        errors["due_at"] = [
+            _("The due time %(due)s is not after the start time %(start)s.")
+            % {"due": local_text(due_at, starts_at), "start": local_text(starts_at, due_at)}
+        ]
     return errors

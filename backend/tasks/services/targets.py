@@ -17,7 +17,7 @@ from tasks.models import (
     AssignmentEvent,
     PracticeTask,
 )
-from tasks.services.shared import _inside, _sql_datetime
+from tasks.services.shared import inside, sql_datetime
 
 Status = Assignment.Status
 TaskStatus = PracticeTask.Status
@@ -27,7 +27,7 @@ MAX_TARGETS = 20_000
 # Targets ------------------------------------------------------------------------------------------
 
 
-def _targets_shape(raw: Any) -> list[dict[str, Any]]:
+def targets_shape(raw: Any) -> list[dict[str, Any]]:
     """Check the JSON shape of `targets`; returns them deduplicated, in the order given."""
     if raw is None:
         return []
@@ -76,7 +76,7 @@ def targets_validate(*, actor: User, root: OrgUnit, raw: Any) -> list[dict[str, 
 
     One query for the targets (two when there are units to name outside the subtree).
     """
-    targets = _targets_shape(raw)
+    targets = targets_shape(raw)
     if not targets:
         return targets
     # The root is read in the same query: the caller's copy may predate changes to the tree.
@@ -95,7 +95,7 @@ def targets_validate(*, actor: User, root: OrgUnit, raw: Any) -> list[dict[str, 
     for target in targets:
         row = rows.get(target["unit"])
         level = target.get("level")
-        if row is None or not (_inside(root, row) or (level and row["id"] == root.pk)):
+        if row is None or not (inside(root, row) or (level and row["id"] == root.pk)):
             outside.append(target["unit"])
             continue
         if level:
@@ -125,7 +125,7 @@ def targets_validate(*, actor: User, root: OrgUnit, raw: Any) -> list[dict[str, 
     return targets
 
 
-def _fan_out(
+def fan_out(
     *,
     task_id: int,
     root: OrgUnit,
@@ -171,23 +171,22 @@ def _fan_out(
     if not selects:
         return 0
     table = Assignment._meta.db_table
-    stamp = _sql_datetime(now)
+    stamp = sql_datetime(now)
     sql = (
         f"INSERT INTO {table} (task_id, unit_id, parent_id, status, due_at, version, created_at, updated_at) "  # noqa: S608
         f"SELECT %s, x.id, %s, %s, %s, 0, %s, %s FROM ({' UNION '.join(selects)}) AS x "
         f"ON CONFLICT (task_id, unit_id) DO NOTHING"
     )
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql, [task_id, parent_id, Status.PENDING, _sql_datetime(due_at), stamp, stamp, *params]
-        )
+        cursor.execute(sql, [task_id, parent_id, Status.PENDING, sql_datetime(due_at), stamp, stamp, *params])
         return max(cursor.rowcount, 0)
 
 
-def _end_open_assignments(
+def end_open_assignments(
     *, task: PracticeTask, actor: User, to_status: str, verb: str, comment: str, now: datetime
 ) -> int:
-    """Move every open assignment of the task (children included) to `to_status`, one event each.
+    """Move every open assignment of the task (children included) to `to_status`, settled now, one
+    event each.
 
     Set-based: one statement locks the open rows, updates them and writes their events (a
     transition racing with it either lands first and is ended from its new state, or waits and then
@@ -196,15 +195,15 @@ def _end_open_assignments(
     table = Assignment._meta.db_table
     events = AssignmentEvent._meta.db_table
     open_marks = ",".join(["%s"] * len(OPEN_STATUSES))
-    stamp = _sql_datetime(now)
+    stamp = sql_datetime(now)
     event_values = [actor.pk, verb, to_status, comment, json.dumps({}), stamp]
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH ended AS (SELECT id, status FROM {table} WHERE task_id = %s AND status IN ({open_marks}) FOR UPDATE), "  # noqa: S608
-            f"changed AS (UPDATE {table} AS a SET status = %s, version = a.version + 1, updated_at = %s "
+            f"changed AS (UPDATE {table} AS a SET status = %s, version = a.version + 1, updated_at = %s, settled_at = %s "
             f"FROM ended WHERE a.id = ended.id RETURNING a.id) "
             f"INSERT INTO {events} (assignment_id, actor_id, verb, to_status, comment, data, created_at, from_status) "
             f"SELECT changed.id, %s, %s, %s, %s, %s, %s, ended.status FROM changed JOIN ended ON ended.id = changed.id",
-            [task.pk, *OPEN_STATUSES, to_status, stamp, *event_values],
+            [task.pk, *OPEN_STATUSES, to_status, stamp, stamp, *event_values],
         )
         return max(cursor.rowcount, 0)

@@ -8,13 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.exceptions import ValidationFailed
-from tasks.models import (
-    Assignment,
-    PracticeTask,
-)
-
-Status = Assignment.Status
-TaskStatus = PracticeTask.Status
+from tasks.models import PracticeTask
 
 # A report may be written a little after the event's clock time on a phone whose clock runs fast.
 HELD_AT_FUTURE_TOLERANCE = timedelta(minutes=10)
@@ -28,9 +22,15 @@ DEFAULT_REQUIREMENTS: dict[str, Any] = {
     "volunteer_hours_required": False,
     "held_at_required": True,
     "location_required": True,
+    # A street reporting upward waits for every community it delegated to (otherwise one approved
+    # community is enough, and the report names those still open).
+    "all_delegated_required": False,
 }
 
-# Evidence requirements ----------------------------------------------------------------------------
+
+def requirements_of(task: PracticeTask) -> dict[str, Any]:
+    """The task's requirements, with the defaults of keys it predates."""
+    return {**DEFAULT_REQUIREMENTS, **(task.evidence_requirements or {})}
 
 
 def max_photos_limit() -> int:
@@ -115,7 +115,7 @@ def submission_errors(
     still attach photos, up to the maximum).
     """
     now = now or timezone.now()
-    req = {**DEFAULT_REQUIREMENTS, **(requirements or {})}
+    req = {**DEFAULT_REQUIREMENTS, **(requirements or {})}  # keys added since the task was made
     errors: dict[str, list[Any]] = {}
 
     def missing(field: str, message: Any) -> None:
