@@ -35,7 +35,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 messages: install
-	cd backend && ../$(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete --no-location --no-wrap && ../$(BIN)/python manage.py compilemessages
+	cd backend && ../$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --no-location --no-wrap && ../$(BIN)/python manage.py compilemessages
 
 clean:
 	rm -rf $(VENV) .demo
