@@ -53,6 +53,16 @@ class SubmissionAction(StrEnum):
     REVIEW = "review"
 
 
+def choices(actions: type[StrEnum]) -> list[tuple[str, str]]:
+    """The (value, label) pairs of an action enum, as the API's schema lists them."""
+    return [(str(action), str(action)) for action in actions]
+
+
+TASK_ACTION_CHOICES = choices(TaskAction)
+ASSIGNMENT_ACTION_CHOICES = choices(AssignmentAction)
+SUBMISSION_ACTION_CHOICES = choices(SubmissionAction)
+
+
 @dataclass(frozen=True)
 class Refusal:
     """Why an action is not allowed now, in the reader's language, with the status it answers."""

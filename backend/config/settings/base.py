@@ -206,6 +206,9 @@ SPECTACULAR_SETTINGS = {
         "AssignmentStatusEnum": "tasks.models.Assignment.Status",
         "PhotoStatusEnum": "evidence.models.Photo.Status",
         "EvidenceFlagKindEnum": "evidence.models.EvidenceFlag.Kind",
+        "TaskActionEnum": "tasks.policies.TASK_ACTION_CHOICES",
+        "AssignmentActionEnum": "tasks.policies.ASSIGNMENT_ACTION_CHOICES",
+        "SubmissionActionEnum": "tasks.policies.SUBMISSION_ACTION_CHOICES",
     },
 }
 

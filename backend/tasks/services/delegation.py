@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.exceptions import ValidationFailed
-from common.times import local_text
+from common.times import local_iso, local_text
 from orgs.models import User
 from orgs.scope import Grants
 from tasks import policies
@@ -101,7 +101,14 @@ def assignment_delegate(
             verb=AssignmentEvent.Verb.DELEGATE,
             to_status=Status.ACCEPTED if assignment.status == Status.PENDING else assignment.status,
             action=_("delegate"),
-            data={"created": created, "targets": clean_targets, "due_at": due_at.isoformat()},
+            data={"created": created, "targets": clean_targets, "due_at": local_iso(due_at)},
         )
-        _announce("assignment.delegated", assignment, actor, created=created, stamp=now, due_at=due_at)
+        _announce(
+            "assignment.delegated",
+            assignment,
+            actor,
+            created=created,
+            stamp=local_iso(now),
+            due_at=local_iso(due_at),
+        )
     return FanOutResult(task=assignment.task, created=created)

@@ -16,6 +16,7 @@ from rest_framework import status
 
 from common import events, files
 from common.exceptions import Conflict
+from common.times import local_iso
 from evidence import services as evidence_services
 from evidence.services import InspectedPhoto
 from orgs.models import User
@@ -299,7 +300,7 @@ def assignment_review(
             actor,
             submission=submission_id,
             rating=rating,
-            settled_at=assignment.settled_at,
+            settled_at=local_iso(assignment.settled_at),
         )
     else:
         _announce("assignment.returned", assignment, actor, submission=submission_id, comment=comment)
