@@ -334,6 +334,12 @@ def _evidence_context(request, submissions) -> dict:
     )
 
 
+def _assignment(request, assignment_id):
+    return selectors.assignment_get(
+        user=request.user, assignment_id=assignment_id, grants=Grants.of_request(request)
+    )
+
+
 def _detail(request, assignment_id) -> dict:
     assignment = selectors.assignment_detail(
         user=request.user, assignment_id=assignment_id, grants=Grants.of_request(request)
@@ -378,9 +384,7 @@ class AssignmentAcceptApi(APIView):
         summary="签收: acknowledge the assignment",
     )
     def post(self, request, assignment_id: int):
-        assignment = selectors.assignment_get(
-            user=request.user, assignment_id=assignment_id, grants=Grants.of_request(request)
-        )
+        assignment = _assignment(request, assignment_id)
         fields = _valid(VersionSerializer, request)
         services.assignment_accept(
             actor=request.user, assignment=assignment, expected_version=fields["version"]
@@ -426,9 +430,7 @@ class AssignmentSubmissionsApi(APIView):
         summary="上报: submit a completion report with photos",
     )
     def post(self, request, assignment_id: int):
-        assignment = selectors.assignment_get(
-            user=request.user, assignment_id=assignment_id, grants=Grants.of_request(request)
-        )
+        assignment = _assignment(request, assignment_id)
         # Who may report is known before the body is: nobody else gets their photos parsed or decoded.
         services.assignment_submit_precheck(actor=request.user, assignment=assignment)
         payload = uploads.photo_request(request)
@@ -458,9 +460,7 @@ class AssignmentReviewApi(APIView):
         summary="审核: approve or return a report",
     )
     def post(self, request, assignment_id: int):
-        assignment = selectors.assignment_get(
-            user=request.user, assignment_id=assignment_id, grants=Grants.of_request(request)
-        )
+        assignment = _assignment(request, assignment_id)
         fields = _valid(
             ReviewInputSerializer,
             request,
@@ -489,9 +489,7 @@ class AssignmentDelegateApi(APIView):
         summary="下派: pass the assignment on to units below",
     )
     def post(self, request, assignment_id: int):
-        assignment = selectors.assignment_get(
-            user=request.user, assignment_id=assignment_id, grants=Grants.of_request(request)
-        )
+        assignment = _assignment(request, assignment_id)
         fields = _valid(
             DelegateInputSerializer,
             request,
@@ -519,9 +517,7 @@ class AssignmentUrgeApi(APIView):
         summary="催办: press the unit to act",
     )
     def post(self, request, assignment_id: int):
-        assignment = selectors.assignment_get(
-            user=request.user, assignment_id=assignment_id, grants=Grants.of_request(request)
-        )
+        assignment = _assignment(request, assignment_id)
         event = services.assignment_urge(
             actor=request.user, assignment=assignment, **_valid(UrgeInputSerializer, request)
         )

@@ -10,6 +10,19 @@ from django.utils.translation import gettext as _
 from common.exceptions import ValidationFailed
 from tasks.models import PracticeTask
 
+# What a completion report says, besides its photos.
+REPORT_FIELDS = (
+    "summary",
+    "held_at",
+    "ended_at",
+    "participants",
+    "volunteers",
+    "volunteer_hours",
+    "location_text",
+    "latitude",
+    "longitude",
+)
+
 # A report may be written a little after the event's clock time on a phone whose clock runs fast.
 HELD_AT_FUTURE_TOLERANCE = timedelta(minutes=10)
 

@@ -22,6 +22,7 @@ from tasks.models import (
     TaskCategory,
     TaskEvent,
 )
+from tasks.requirements import REPORT_FIELDS
 
 READ_ONLY_HINTS: dict[str, Any] = {
     "status": _(
@@ -45,7 +46,7 @@ def grants_in(context: dict) -> Grants:
 def actions_field(actions: Any, help_text: Any) -> Any:
     return extend_schema_field(
         serializers.ListField(
-            child=serializers.ChoiceField(choices=[str(a) for a in actions]), help_text=help_text
+            child=serializers.ChoiceField(choices=policies.choices(actions)), help_text=help_text
         )
     )
 
@@ -235,15 +236,7 @@ class SubmissionOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "assignment",
-            "summary",
-            "held_at",
-            "ended_at",
-            "participants",
-            "volunteers",
-            "volunteer_hours",
-            "location_text",
-            "latitude",
-            "longitude",
+            *REPORT_FIELDS,
             "missing_units",
             "submitted_by",
             "created_at",
@@ -277,7 +270,18 @@ class SubmissionOutputSerializer(serializers.ModelSerializer):
         return self._evidence(obj)["flags"]
 
 
-class AssignmentOutputSerializer(serializers.ModelSerializer):
+class AssignmentActionsMixin(serializers.Serializer):
+    actions = serializers.SerializerMethodField()
+
+    @actions_field(
+        policies.AssignmentAction,
+        _("What you may do with this assignment now: accept, submit, delegate, review, urge."),
+    )
+    def get_actions(self, obj: Assignment) -> list[str]:
+        return policies.assignment_actions(grants_in(self.context), obj)
+
+
+class AssignmentOutputSerializer(AssignmentActionsMixin, serializers.ModelSerializer):
     """An inbox item."""
 
     task = TaskBriefSerializer(read_only=True)
@@ -286,7 +290,6 @@ class AssignmentOutputSerializer(serializers.ModelSerializer):
     is_overdue = serializers.BooleanField(read_only=True)
     children_total = serializers.IntegerField(read_only=True, help_text=_("Delegated child assignments."))
     children_approved = serializers.IntegerField(read_only=True)
-    actions = serializers.SerializerMethodField()
 
     class Meta:
         model = Assignment
@@ -308,20 +311,12 @@ class AssignmentOutputSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
-    @actions_field(
-        policies.AssignmentAction,
-        _("What you may do with this assignment now: accept, submit, delegate, review, urge."),
-    )
-    def get_actions(self, obj: Assignment) -> list[str]:
-        return policies.assignment_actions(grants_in(self.context), obj)
 
-
-class AssignmentChildSerializer(serializers.ModelSerializer):
+class AssignmentChildSerializer(AssignmentActionsMixin, serializers.ModelSerializer):
     unit = UnitBriefSerializer(read_only=True)
     status_display = display_field("status")
     is_overdue = serializers.BooleanField(read_only=True)
     current_submission = SubmissionOutputSerializer(read_only=True, allow_null=True)
-    actions = serializers.SerializerMethodField()
 
     class Meta:
         model = Assignment
@@ -337,10 +332,6 @@ class AssignmentChildSerializer(serializers.ModelSerializer):
             "current_submission",
             "actions",
         ]
-
-    @actions_field(policies.AssignmentAction, _("What you may do with this delegated assignment now."))
-    def get_actions(self, obj: Assignment) -> list[str]:
-        return policies.assignment_actions(grants_in(self.context), obj)
 
 
 class AssignmentDetailSerializer(AssignmentOutputSerializer):

@@ -177,15 +177,8 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-@transaction.atomic
-def task_update(*, actor: User, task: PracticeTask, data: dict[str, Any]) -> PracticeTask:
-    """Edit a task. A draft is editable throughout; a published task only its text and due time.
-
-    A new due time reaches the assignments: top-level ones take it, delegated ones keep their own
-    unless it is now later than the task's.
-    """
-    task = lock_task(task)
-    require(policies.task_edit_refusal(Grants.of(actor), task))
+def _task_changes(*, actor: User, task: PracticeTask, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The fields `data` really changes, cleaned, or the 409 / 400 that says why it may not."""
     if "evidence_requirements" in data:
         data = {
             **data,
@@ -204,9 +197,6 @@ def task_update(*, actor: User, task: PracticeTask, data: dict[str, Any]) -> Pra
             % {"fields": ", ".join(locked)},
             {field: [_("Cannot be changed after publishing.")] for field in locked},
         )
-    if not changed:
-        return task
-    now = timezone.now()
     errors: dict[str, list[str]] = {}
     if "due_at" in changed or "starts_at" in changed:
         errors.update(
@@ -231,16 +221,33 @@ def task_update(*, actor: User, task: PracticeTask, data: dict[str, Any]) -> Pra
             errors.update(exc.extra)
     if errors:
         raise invalid(_("The task could not be saved"), errors)
+    return changed
 
+
+def _move_due_times(task: PracticeTask, now: datetime) -> None:
+    """A published task's new due time reaches its assignments: top-level ones take it, delegated
+    ones keep their own unless it is now later than the task's."""
+    Assignment.objects.filter(task=task, parent__isnull=True).update(due_at=task.due_at, updated_at=now)
+    Assignment.objects.filter(task=task, parent__isnull=False, due_at__gt=task.due_at).update(
+        due_at=Least(F("due_at"), task.due_at), updated_at=now
+    )
+
+
+@transaction.atomic
+def task_update(*, actor: User, task: PracticeTask, data: dict[str, Any]) -> PracticeTask:
+    """Edit a task. A draft is editable throughout; a published task only its text and due time."""
+    task = lock_task(task)
+    require(policies.task_edit_refusal(Grants.of(actor), task))
+    now = timezone.now()
+    changed = _task_changes(actor=actor, task=task, data=data, now=now)
+    if not changed:
+        return task
     record = {field: [_jsonable(getattr(task, field)), _jsonable(value)] for field, value in changed.items()}
     for field, value in changed.items():
         setattr(task, field, value)
     task.save()
     if task.status == TaskStatus.PUBLISHED and "due_at" in changed:
-        Assignment.objects.filter(task=task, parent__isnull=True).update(due_at=task.due_at, updated_at=now)
-        Assignment.objects.filter(task=task, parent__isnull=False, due_at__gt=task.due_at).update(
-            due_at=Least(F("due_at"), task.due_at), updated_at=now
-        )
+        _move_due_times(task, now)
     task_event(task=task, actor=actor, verb=TaskEvent.Verb.UPDATED, data={"changes": record})
     return task
 

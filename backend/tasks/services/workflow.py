@@ -24,21 +24,10 @@ from orgs.scope import Grants
 from tasks import policies
 from tasks.models import Assignment, AssignmentEvent, Submission
 from tasks.policies import Refusal, require, status_label
-from tasks.requirements import submission_errors
+from tasks.requirements import REPORT_FIELDS, submission_errors
 from tasks.services.shared import invalid, invalid_report
 
 Status = Assignment.Status
-REPORT_FIELDS = (
-    "summary",
-    "held_at",
-    "ended_at",
-    "participants",
-    "volunteers",
-    "volunteer_hours",
-    "location_text",
-    "latitude",
-    "longitude",
-)
 
 
 def _check_version(assignment: Assignment, expected_version: int | None) -> None:
