@@ -178,10 +178,13 @@ class Grants:
             return Q()
         condition = Q(pk__in=[])
         for grant in self._qualifying(action):
+            # Below a unit, lft runs from its lft to its rght: bounding lft on both sides keeps the
+            # (tree_id, lft, rght) index scan to the subtree instead of the rest of the tree.
             condition |= Q(
                 **{
                     f"{prefix}__tree_id": grant.tree_id,
                     f"{prefix}__lft__gte": grant.lft,
+                    f"{prefix}__lft__lte": grant.rght,
                     f"{prefix}__rght__lte": grant.rght,
                 }
             )

@@ -13,6 +13,7 @@ from django.db.models import (
     Exists,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -133,9 +134,21 @@ def assignment_list(*, user: User, grants: Grants | None = None) -> QuerySet[Ass
     Everything the `actions` of a row read is loaded with it (tasks.policies).
     """
     grants = grants or Grants.of(user)
+    # The page's rows join only their unit; what else they show or decide on (the task with its
+    # category and issuer, the delegating assignment's unit, who made the current report) comes
+    # in one small query each for the page. A wide join would be planned and carried for every
+    # row the sort looks at, which is what made a street's page cost as much as the district's.
     return (
         Assignment.objects.filter(grants.unit_q(Action.VIEW, "unit"))
-        .select_related("task__category", "task__issuer_unit", "unit", "parent__unit", "current_submission")
+        .select_related("unit")
+        .prefetch_related(
+            Prefetch("task", queryset=PracticeTask.objects.select_related("category", "issuer_unit")),
+            Prefetch("parent", queryset=Assignment.objects.select_related("unit")),
+            Prefetch(
+                "current_submission",
+                queryset=Submission.objects.only("id", "assignment_id", "submitted_by_id"),
+            ),
+        )
         .annotate(children_total=_child_count(), children_approved=_child_count(status=Status.APPROVED))
         .order_by("due_at", "id")
     )
@@ -150,8 +163,14 @@ def assignment_get(*, user: User, assignment_id: Any, grants: Grants | None = No
     try:
         return (
             assignment_list(user=user, grants=grants)
+            .prefetch_related(None)  # one row: one query with everything joined
             .select_related(
-                "unit__parent", "current_submission__submitted_by", "current_submission__reviewed_by"
+                "task__category",
+                "task__issuer_unit",
+                "unit__parent",
+                "parent__unit",
+                "current_submission__submitted_by",
+                "current_submission__reviewed_by",
             )
             .get(pk=_int(assignment_id))
         )
