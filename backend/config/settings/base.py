@@ -41,10 +41,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "mptt",
     "django_celery_beat",
+    "django_htmx",
     "common",
     "orgs",
     "tasks",
     "evidence",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -55,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -91,6 +94,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
 AUTH_USER_MODEL = "orgs.User"
 AUTHENTICATION_BACKENDS = ["orgs.login_throttle.ThrottledModelBackend"]
+# The pages (backend/web): every login, the admin's and the browsable API's included, ends on the
+# person's home rather than Django's /accounts/profile/.
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
