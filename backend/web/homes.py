@@ -83,4 +83,6 @@ def current_workspace(request: HttpRequest, workspaces: list[Workspace]) -> Work
 
 
 def remember_workspace(request: HttpRequest, home: Home, unit: OrgUnit) -> None:
-    request.session[SESSION_KEY] = f"{home}:{unit.pk}"
+    key = f"{home}:{unit.pk}"
+    if request.session.get(SESSION_KEY) != key:  # an unchanged session is not written again
+        request.session[SESSION_KEY] = key

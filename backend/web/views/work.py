@@ -42,7 +42,8 @@ INBOX_SECTIONS = ("review", "own", "overdue")
 
 
 def _inbox_section(request: HttpRequest, unit, section: str) -> QuerySet[Assignment]:
-    visible = selectors.assignment_list(user=request.user)  # type: ignore[arg-type]
+    # The rows show when each unit reported.
+    visible = selectors.assignment_list(user=request.user).select_related("current_submission")  # type: ignore[arg-type]
     if section == "review":  # 审核 queue: the communities' reports, oldest first
         return visible.filter(unit__parent=unit, status=Status.SUBMITTED).order_by(
             "current_submission__created_at", "id"
