@@ -91,7 +91,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Tasks of the demo month: {month.created} created with {month.photos} photos."
             if month.created
-            else ("Tasks of the demo month: skipped." if skip_month else "Tasks of the demo month: already there.")
+            else (
+                "Tasks of the demo month: skipped."
+                if skip_month
+                else "Tasks of the demo month: already there."
+            )
         )
         if not quiet_table:
             self.stdout.write("")
