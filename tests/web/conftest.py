@@ -48,9 +48,17 @@ def site(world, people):
     - 志愿服务 to the streets, due tomorrow: S1 delegated it to C1 and C2.
     """
     officer, street, worker = people["district_officer"], people["street_officer"], people["community_worker"]
-    User.objects.filter(pk=worker.pk).update(mobile="13700000001")
+    mobiles = {
+        "community_worker": "13700000001",
+        "street_officer": "13700000002",
+        "district_officer": "13700000003",
+    }
+    mobiles["district_admin"] = "13700000004"
+    for who, mobile in mobiles.items():
+        User.objects.filter(pk=people[who].pk).update(mobile=mobile)
     worker.refresh_from_db()
     viewer = make_member(world["A"], Role.VIEWER, "district_viewer")
+    User.objects.filter(pk=viewer.pk).update(mobile="13700000005")
     worker2 = make_member(world["C2"], Role.WORKER, "worker_c2")
     worker3 = make_member(world["C3"], Role.WORKER, "worker_c3")
     street2 = make_member(world["S2"], Role.OFFICER, "street2_officer")
@@ -89,6 +97,7 @@ def site(world, people):
     )
     return {
         **people,
+        "mobiles": {**mobiles, "district_viewer": "13700000005"},
         "district_viewer": viewer,
         "worker_c2": worker2,
         "tasks": {"lecture": lecture, "campaign": campaign, "volunteer": volunteer},

@@ -25,17 +25,20 @@ def fresh(assignment: Assignment) -> Assignment:
 
 
 def task_for(actor, issuer, targets, *, title: str, code: str = "theory_lecture", days: float = 5, **fields):
-    task = make_task(
-        actor,
-        issuer,
-        targets,
-        title=title,
-        category=category(code),
-        due_at=timezone.now() + timedelta(days=days),
-        evidence_requirements=fields.pop("evidence_requirements", PHOTOS),
-        **fields,
-    )
-    services.task_publish(actor=actor, task=task)
+    """A task published a day ago (reports made now are then well inside its window), due in `days`."""
+    due_at = timezone.now() + timedelta(days=days)
+    with time_machine.travel(timezone.now() - timedelta(days=1), tick=False):
+        task = make_task(
+            actor,
+            issuer,
+            targets,
+            title=title,
+            category=category(code),
+            due_at=due_at,
+            evidence_requirements=fields.pop("evidence_requirements", PHOTOS),
+            **fields,
+        )
+        services.task_publish(actor=actor, task=task)
     task.refresh_from_db()
     return task
 
@@ -84,8 +87,8 @@ def review(assignment: Assignment, actor, decision: str = "approve", **fields):
 def overdue_task(actor, issuer, targets, *, title: str) -> PracticeTask:
     """A task published two weeks ago and due yesterday (the services refuse a past due time, so it
     is published while the due time was still ahead)."""
-    with time_machine.travel(timezone.now() - timedelta(days=14), tick=False):
-        return task_for(actor, issuer, targets, title=title, code="civilization_campaign", days=13)
+    with time_machine.travel(timezone.now() - timedelta(days=13), tick=False):
+        return task_for(actor, issuer, targets, title=title, code="civilization_campaign", days=12)
 
 
 __all__ = ["assignment_of", "fresh", "overdue_task", "report", "review", "task_for"]

@@ -74,9 +74,14 @@ def task_list(request: HttpRequest) -> HttpResponse:
 
 
 def _rows(progress: dict) -> list[dict]:
-    """The units below the root, each with the badge of its own assignment."""
+    """The units below the root, each with the badge of its own assignment and the number of
+    assignments of the units below it (those rows open further)."""
     return [
-        {**row, "own_badge": presenters.assignment_status_badge(row["own_status"])}
+        {
+            **row,
+            "own_badge": presenters.assignment_status_badge(row["own_status"]),
+            "below": row["total"] - (1 if row["own_status"] else 0),
+        }
         for row in progress["units"][1:]
     ]
 
