@@ -15,8 +15,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # account -> (home heading, the link it opens next, the heading that page shows)
 TOUR = {
     "worker_004002": ("我的任务", "文明城市创建：背街小巷环境卫生整治", "文明城市创建：背街小巷环境卫生整治"),
-    "street_qinlinglu": ("待办", "党的二十届四中全会精神“微宣讲”进社区", "党的二十届四中全会精神“微宣讲”进社区"),
-    "district_officer": ("总览", "党的二十届四中全会精神“微宣讲”进社区", "党的二十届四中全会精神“微宣讲”进社区"),
+    "street_qinlinglu": (
+        "待办",
+        "党的二十届四中全会精神“微宣讲”进社区",
+        "党的二十届四中全会精神“微宣讲”进社区",
+    ),
+    "district_officer": (
+        "总览",
+        "党的二十届四中全会精神“微宣讲”进社区",
+        "党的二十届四中全会精神“微宣讲”进社区",
+    ),
     "inspector": ("总览", "文明城市创建：背街小巷环境卫生整治", "文明城市创建：背街小巷环境卫生整治"),
 }
 
