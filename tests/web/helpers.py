@@ -18,6 +18,19 @@ PHOTOS = {"min_photos": 1, "max_photos": 3}
 _seeds = count(1)
 
 
+def seed_categories() -> None:
+    """The categories the data migration seeds; a transactional test before this one flushed them."""
+    import importlib
+
+    from tasks.models import TaskCategory
+
+    seeded = importlib.import_module("tasks.migrations.0002_seed_categories").CATEGORIES
+    for code, name, name_en, sort_order in seeded:
+        TaskCategory.objects.get_or_create(
+            code=code, defaults={"name": name, "name_en": name_en, "sort_order": sort_order}
+        )
+
+
 def fresh(assignment: Assignment) -> Assignment:
     return Assignment.objects.select_related("unit__parent", "task", "current_submission").get(
         pk=assignment.pk
@@ -91,4 +104,4 @@ def overdue_task(actor, issuer, targets, *, title: str) -> PracticeTask:
         return task_for(actor, issuer, targets, title=title, code="civilization_campaign", days=12)
 
 
-__all__ = ["assignment_of", "fresh", "overdue_task", "report", "review", "task_for"]
+__all__ = ["assignment_of", "fresh", "overdue_task", "report", "review", "seed_categories", "task_for"]

@@ -159,3 +159,30 @@ def test_error_handlers_speak_the_pages_design(site, client):
 
     assert response.status_code == 404
     assert "页面不存在" in text(response)
+
+
+def test_the_notice_links_its_attachments_for_download(site):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tasks import services
+
+    task = site["tasks"]["lecture"]
+    pdf = SimpleUploadedFile("宣讲提纲.pdf", b"%PDF-1.4\n% a small notice\n", "application/pdf")
+    services.task_attachment_add(actor=site["district_officer"], task=task, file=pdf)
+    client = browser_client(site["community_worker"])
+
+    html = client.get(f"/assignments/{site['returned'].pk}/").content.decode()
+
+    link = re.search(r'href="(/api/v1/tasks/\d+/attachments/\d+/)" download>宣讲提纲.pdf<', html).group(1)
+    download = client.get(link)
+    assert download.status_code == 200 and b"".join(download.streaming_content).startswith(b"%PDF")
+
+
+def test_a_server_error_page_needs_nothing_but_the_template(rf):
+    from web.views.errors import server_error
+
+    response = server_error(rf.get("/mine/"))
+
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "系统出了点问题" in page and "返回我的首页" in page

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from tests.web.browser.conftest import DESK, PHONE, App
+from tests.web.helpers import seed_categories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,6 +32,7 @@ TOUR = {
 
 def test_each_demo_account_in_the_browser(tabs, live_server, monkeypatch):
     monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    seed_categories()
     call_command("load_demo", "--quiet-table", stdout=io.StringIO())
     for viewport in (PHONE, DESK):
         for username, (home, link, heading) in TOUR.items():
