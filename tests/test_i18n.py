@@ -58,8 +58,22 @@ def test_a_conflict_reads_in_chinese_by_default_and_in_english_on_request(api, w
     assert "pending" in en.json()["message"]
 
 
-def test_every_message_in_the_code_is_in_the_catalogue(tmp_path):
-    """A new gettext string without a Chinese translation fails here, not in front of a user."""
+def _templatized(backend: Path, folder: Path) -> list[str]:
+    """Each template as the pseudo-Python Django's makemessages feeds to xgettext (django.utils.
+    translation.template.templatize: {% translate %}, {% blocktranslate %} with plurals and contexts)."""
+    from django.utils.translation.template import templatize
+
+    written = []
+    for path in sorted(backend.rglob("templates/**/*.html")):
+        out = folder / (str(path.relative_to(backend)).replace("/", "__") + ".py")
+        out.write_text(templatize(path.read_text(encoding="utf-8"), origin=str(path)), encoding="utf-8")
+        written.append(str(out))
+    return written
+
+
+def test_every_message_in_the_code_and_the_templates_is_in_the_catalogue(tmp_path):
+    """A new gettext string or template text without a Chinese translation fails here, not in front
+    of a user. The extraction is makemessages' own: Python files as they are, templates templatized."""
     import os
     import shutil
     import subprocess
@@ -75,17 +89,32 @@ def test_every_message_in_the_code_is_in_the_catalogue(tmp_path):
         for path in backend.rglob("*.py")
         if "migrations" not in path.parts and "locale" not in path.parts
     )
+    templates = _templatized(backend, tmp_path)
+    assert len(templates) >= 10, "the pages' templates were not found"
     out = tmp_path / "code.po"
-    keywords = ["_", "gettext", "gettext_lazy", "ngettext:1,2", "ngettext_lazy:1,2", "pgettext:1c,2"]
+    keywords = [
+        "_",
+        "gettext",
+        "gettext_lazy",
+        "gettext_noop",
+        "ngettext:1,2",
+        "ngettext_lazy:1,2",
+        "pgettext:1c,2",
+        "pgettext_lazy:1c,2",
+        "npgettext:1c,2,3",
+        "npgettext_lazy:1c,2,3",
+    ]
     subprocess.run(
         [xgettext, "--language=Python", "--from-code=UTF-8", "--no-wrap", "--no-location", "-o", str(out)]
         + [f"--keyword={k}" for k in keywords]
-        + sources,
+        + sources
+        + templates,
         check=True,
     )
     in_code = {
         line[7:-1] for line in out.read_text(encoding="utf-8").splitlines() if line.startswith('msgid "')
     }
+    assert "Username or mobile number" in in_code and "Page %(number)s of %(pages)s" in in_code
     translated = {msgid for msgid, msgstr in _po_entries().items() if msgstr}
     missing = sorted(msgid for msgid in in_code - translated if msgid)
     assert missing == [], "run `make messages` and translate these in backend/locale/zh_Hans"

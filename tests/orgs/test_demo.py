@@ -45,8 +45,9 @@ def snapshot() -> dict:
 
 @pytest.fixture
 def demo(db, monkeypatch):
+    """The tree and the accounts; the month of tasks has its own tests (tests/web/test_demo_month.py)."""
     monkeypatch.delenv("DEMO_PASSWORD", raising=False)
-    return load_demo()
+    return load_demo("--skip-month")
 
 
 def test_the_district_with_its_fourteen_streets(demo):
@@ -126,7 +127,7 @@ def test_the_default_password_works_and_is_printed_with_the_accounts(demo):
 def test_demo_password_comes_from_the_environment(db, monkeypatch):
     monkeypatch.setenv("DEMO_PASSWORD", "another-Secret-42")
 
-    output = load_demo()
+    output = load_demo("--skip-month")
 
     assert authenticate(username="street_qinlinglu", password="another-Secret-42") is not None
     assert authenticate(username="street_qinlinglu", password=demo_data.DEFAULT_PASSWORD) is None
@@ -136,7 +137,7 @@ def test_demo_password_comes_from_the_environment(db, monkeypatch):
 def test_running_it_twice_changes_nothing(demo):
     before = snapshot()
 
-    output = load_demo()
+    output = load_demo("--skip-month")
 
     assert snapshot() == before
     assert "0 created" in output
@@ -144,11 +145,11 @@ def test_running_it_twice_changes_nothing(demo):
 
 def test_an_explicit_demo_password_opens_every_existing_account(demo, monkeypatch):
     monkeypatch.delenv("DEMO_PASSWORD", raising=False)
-    load_demo()  # a plain re-run keeps the passwords people may have changed
+    load_demo("--skip-month")  # a plain re-run keeps the passwords people may have changed
     assert authenticate(username="inspector", password=demo_data.DEFAULT_PASSWORD) is not None
 
     monkeypatch.setenv("DEMO_PASSWORD", "changed-Secret-42")
-    load_demo()
+    load_demo("--skip-month")
 
     assert authenticate(username="inspector", password="changed-Secret-42") is not None
     assert authenticate(username="admin", password="changed-Secret-42") is not None
@@ -215,6 +216,7 @@ def test_serve_demo_runs_web_worker_and_beat_and_stops_them_all(tmp_path):
     pids = [int(pid) for pid in re.findall(r"Celery (?:worker|beat): pid (\d+)", output)]
     assert len(pids) == 2, output
     assert f"http://127.0.0.1:{port}/admin/" in output
+    assert f"http://127.0.0.1:{port}/\n" in output  # the web app
     assert "Stopped Celery worker" in output and "Stopped Celery beat" in output
     time.sleep(0.2)
     assert not [pid for pid in pids if _alive(pid)], "a Celery child survived serve_demo"

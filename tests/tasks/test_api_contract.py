@@ -150,7 +150,7 @@ def test_refusals_a_client_meets_read_in_chinese(world, people):
     assert "重新登录" in token.json()["message"]
 
 
-def test_the_browsable_api_login_lands_on_the_api_documentation(client, people):
+def test_the_browsable_api_login_lands_on_the_persons_home(client, people):
     login_page = client.get("/api-auth/login/")
     response = client.post(
         "/api-auth/login/",
@@ -161,7 +161,8 @@ def test_the_browsable_api_login_lands_on_the_api_documentation(client, people):
         },
     )
     assert response.status_code == 302
-    assert response["Location"] == "/api/docs/"
+    assert response["Location"] == "/"
+    assert client.get("/", follow=True).status_code == 200  # not Django's /accounts/profile/ 404
 
 
 def test_after_a_move_only_someone_above_both_streets_reviews_the_old_delegation(api, world, people):

@@ -41,10 +41,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "mptt",
     "django_celery_beat",
+    "django_htmx",
     "common",
     "orgs",
     "tasks",
     "evidence",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -55,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -90,10 +93,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # alone; SQLite (demo, tests) builds them without those columns and says so with W040 at migrate.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
 AUTH_USER_MODEL = "orgs.User"
-# The browsable API's login lands on the API documentation (not Django's /accounts/profile/).
-LOGIN_REDIRECT_URL = "/api/docs/"
 CSRF_FAILURE_VIEW = "common.views.csrf_failure"
 AUTHENTICATION_BACKENDS = ["orgs.login_throttle.ThrottledModelBackend"]
+# The pages (backend/web): every login, the admin's and the browsable API's included, ends on the
+# person's home rather than Django's /accounts/profile/.
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
