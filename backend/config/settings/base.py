@@ -160,6 +160,10 @@ EVIDENCE_MAX_PHOTOS_PER_SUBMISSION = int(os.environ.get("EVIDENCE_MAX_PHOTOS_PER
 # "Taken far away" flag: distance from the unit's registered coordinates. Phones write WGS-84 while
 # Chinese maps use GCJ-02 (a few hundred metres apart), so keep this well above 1 km.
 EVIDENCE_GPS_FAR_KM = float(os.environ.get("EVIDENCE_GPS_FAR_KM", "3"))
+# Address space the photo job may add while it decodes (evidence.imaging.memory_ceiling; 0 = no
+# limit). The largest accepted photo (50 MP, RGBA) needs about 500 MB; a file that would need more
+# fails with a clear reason instead of taking the worker's memory.
+EVIDENCE_JOB_MEMORY_MB = int(os.environ.get("EVIDENCE_JOB_MEMORY_MB", "1024"))
 # The Celery queue of the photo jobs (empty = the default queue). A dedicated queue lets a separate
 # worker (`celery -A config.celery_app worker -Q photos`) keep image work off the other jobs.
 EVIDENCE_QUEUE = os.environ.get("EVIDENCE_QUEUE", "")
