@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "common.middleware.RefuseNulInQueryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -170,11 +171,25 @@ EVIDENCE_QUEUE = os.environ.get("EVIDENCE_QUEUE", "")
 # How long an Idempotency-Key is remembered.
 IDEMPOTENCY_KEY_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_HOURS", "24"))
 
+# JSON request bodies (common/parsers.py): 413 above the size, 400 above the nesting depth. The
+# largest legitimate body, a task listing thousands of target units, is a few hundred KB.
+API_JSON_MAX_BYTES = int(os.environ.get("API_JSON_MAX_BYTES", str(1024 * 1024)))
+API_JSON_MAX_DEPTH = int(os.environ.get("API_JSON_MAX_DEPTH", "32"))
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 # How many reverse proxies sit in front of the app (docker-compose puts one there). Their
-# X-Forwarded-For entries are trusted to find the client address for login throttling.
+# X-Forwarded-For entries are trusted to find the client address for login throttling, but only on
+# connections from TRUSTED_PROXY_NETWORKS: a client reaching the app server directly cannot choose
+# its address with the header.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+TRUSTED_PROXY_NETWORKS = env_list("TRUSTED_PROXY_NETWORKS", "127.0.0.0/8,::1/128")
+# Failed logins (orgs/login_throttle.py): per username and address LOGIN_THROTTLE_RATE (below); per
+# username over all addresses and per address over all usernames these ceilings, which never hold
+# back an address the username logged in from in the last LOGIN_KNOWN_ADDRESS_DAYS days.
+LOGIN_USERNAME_CEILING = os.environ.get("LOGIN_USERNAME_CEILING", "50/hour")
+LOGIN_ADDRESS_CEILING = os.environ.get("LOGIN_ADDRESS_CEILING", "50/hour")
+LOGIN_KNOWN_ADDRESS_DAYS = int(os.environ.get("LOGIN_KNOWN_ADDRESS_DAYS", "30"))
 
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -182,13 +197,19 @@ REST_FRAMEWORK: dict[str, Any] = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON with a size and nesting limit (common/parsers.py); forms and multipart are bounded by Django.
+    "DEFAULT_PARSER_CLASSES": [
+        "common.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
-        # Failed logins per username and per client address; successful ones don't count.
+        # Failed logins per username and client address pair; successful ones don't count.
         "login": os.environ.get("LOGIN_THROTTLE_RATE", "5/min"),
     },
 }
