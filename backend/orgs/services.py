@@ -3,7 +3,10 @@
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from common.exceptions import Conflict, Forbidden, ValidationFailed
@@ -193,6 +196,13 @@ def user_create(
         raise ValidationFailed(_("The account could not be created."), errors)
     user = User(username=username, real_name=real_name, mobile=mobile or None)
     if password:
+        try:  # the same validators as the import and the admin (AUTH_PASSWORD_VALIDATORS)
+            password_validation.validate_password(password, user)
+        except DjangoValidationError as exc:
+            raise ValidationFailed(
+                _("The password is not safe enough: %(problem)s") % {"problem": " ".join(exc.messages)},
+                {"password": exc.messages},
+            ) from None
         user.set_password(password)
     else:
         user.set_unusable_password()
@@ -243,4 +253,7 @@ def membership_delete(*, actor: User, membership: Membership) -> None:
     data = {"user": membership.user_id, "role": membership.role}
     unit = membership.unit
     membership.delete()
+    if not Membership.objects.filter(user_id=membership.user_id).exists():
+        # Out of every unit: whatever tokens and sessions the account holds end now (orgs/tokens.py).
+        User.objects.filter(pk=membership.user_id).update(token_version=F("token_version") + 1)
     event_record(verb=OrgEvent.Verb.MEMBERSHIP_DELETED, actor=actor, unit=unit, data=data)

@@ -193,7 +193,7 @@ LOGIN_KNOWN_ADDRESS_DAYS = int(os.environ.get("LOGIN_KNOWN_ADDRESS_DAYS", "30"))
 
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "orgs.tokens.VersionedJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -236,6 +236,9 @@ from datetime import timedelta  # noqa: E402
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "30"))),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "7"))),
+    # Tokens carry the account's token version and end when it changes (orgs/tokens.py).
+    "TOKEN_OBTAIN_SERIALIZER": "orgs.tokens.VersionedTokenObtainPairSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "orgs.tokens.VersionedTokenRefreshSerializer",
 }
 
 # Celery: JSON only, bounded run time, acks after the job so a dying worker's job is redelivered.
