@@ -29,7 +29,7 @@ ENDED = _(
 
 def _check_version(token: Token, user: Any) -> None:
     if token.get(VERSION_CLAIM) != user.token_version:
-        raise AuthenticationFailed(ENDED, code="token_version")
+        raise AuthenticationFailed(str(ENDED), code="token_version")
 
 
 class VersionedTokenObtainPairSerializer(TokenObtainPairSerializer):
@@ -49,9 +49,9 @@ class VersionedTokenRefreshSerializer(TokenRefreshSerializer):
                 **{api_settings.USER_ID_FIELD: refresh.payload.get(api_settings.USER_ID_CLAIM)}
             )
         except (user_model.DoesNotExist, ValueError, TypeError):
-            raise AuthenticationFailed(ENDED, code="token_version") from None
+            raise AuthenticationFailed(str(ENDED), code="token_version") from None
         if not user.is_active:
-            raise AuthenticationFailed(ENDED, code="token_version")
+            raise AuthenticationFailed(str(ENDED), code="token_version")
         _check_version(refresh, user)
         return super().validate(attrs)
 
