@@ -220,6 +220,8 @@ def test_copies_are_served_as_stripped_jpegs_with_safe_headers(api, people, uplo
         assert response.status_code == 200
         assert response["Content-Type"] == "image/jpeg"
         assert response["X-Content-Type-Options"] == "nosniff"
+        # the answer depends on who asks: caches must key it on the credentials
+        assert {"Authorization", "Cookie"} <= {part.strip() for part in response["Vary"].split(",")}
         assert response["Cache-Control"] == "private, max-age=3600"
         assert response["Content-Disposition"].startswith("inline;")
         data = _body(response)

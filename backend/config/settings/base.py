@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "common.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -214,11 +215,28 @@ REST_FRAMEWORK: dict[str, Any] = {
     },
 }
 
+# The OpenAPI schema and Swagger UI: for logged-in users unless API_DOCS_PUBLIC (on in the demo).
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", False)
+
+# Every response (common/middleware.py). 'unsafe-inline' styles: the admin sets style attributes.
+# Swagger UI shows its icons as data: images and fetches the schema from the site itself.
+CONTENT_SECURITY_POLICY = os.environ.get(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'",
+)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "传习 Chuanxi API",
     "DESCRIPTION": "新时代文明实践 三级传习体系：区（中心）→ 街道（所）→ 社区（站）的任务派发、佐证上报与考核。",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.AllowAny"
+        if API_DOCS_PUBLIC
+        else "rest_framework.permissions.IsAuthenticated"
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
