@@ -1,8 +1,10 @@
 """Filter fields that refuse, with a 400, values the database cannot take.
 
 django-filter's IsoDateTimeFilter accepts any offset Python accepts (up to ±23:59) on any date, so
-`0001-01-01T00:00:00+14:00` parses, and then converting it to UTC for the query overflows: a 500.
-Use `common.filters.IsoDateTimeFilter` for every date-time filter.
+`0001-01-01T00:00:00+14:00` parses, and then converting it to UTC for the query overflows: a 500;
+and PostgreSQL refuses offsets beyond ±15:59 that Python takes (another 500). This field converts
+the value to UTC before the query sees it, and refuses what has no UTC time. Use
+`common.filters.IsoDateTimeFilter` for every date-time filter.
 """
 
 from datetime import UTC, datetime
@@ -24,10 +26,9 @@ class IsoDateTimeField(fields.IsoDateTimeField):
         if result is None:
             return None
         try:
-            result.astimezone(UTC)
+            return result.astimezone(UTC)
         except OverflowError:
             raise ValidationError(self.error_messages["out_of_range"], code="out_of_range") from None
-        return result
 
 
 class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):

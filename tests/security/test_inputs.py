@@ -179,6 +179,8 @@ def test_date_times_that_overflow_in_utc_are_refused(value):
     assert not filterset.is_valid()
     assert "after" in filterset.errors
     assert list(Filter({"after": "2026-01-01T08:00:00+08:00"}, queryset=OrgUnit.objects.all()).qs) == []
+    # Python takes offsets up to ±23:59, PostgreSQL up to ±15:59: the query gets UTC
+    assert list(Filter({"after": "2999-01-01T08:00:00-23:20"}, queryset=OrgUnit.objects.all()).qs) == []
 
 
 def test_a_json_parse_error_is_never_a_500():
