@@ -1,7 +1,6 @@
 """Writes to the organisation: the only module that changes the tree, people and memberships."""
 
 import logging
-
 from decimal import Decimal
 from typing import Any
 
