@@ -23,6 +23,8 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 # Safe by default: production settings refuse to start without a real SECRET_KEY.
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# Earlier keys whose sessions stay valid while a new SECRET_KEY rolls out (docs/operations.md).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", "")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
