@@ -191,7 +191,8 @@ def test_unit_filters(api, world, people):
 
 
 @pytest.mark.django_db
-def test_schema_and_local_swagger_ui(client):
+def test_schema_and_local_swagger_ui(client, people):
+    client.force_login(people["community_worker"])  # the docs are for logged-in users
     schema = client.get("/api/schema/")
     assert schema.status_code == 200
     assert b"/api/v1/units/{unit_id}/tree/" in schema.content
