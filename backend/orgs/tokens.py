@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
@@ -61,3 +62,9 @@ class VersionedJWTAuthentication(JWTAuthentication):
         user = super().get_user(validated_token)
         _check_version(validated_token, user)
         return user
+
+
+class VersionedJWTScheme(SimpleJWTScheme):
+    """The OpenAPI security scheme (bearer JWT) for the subclass, as drf-spectacular has for simplejwt's."""
+
+    target_class = "orgs.tokens.VersionedJWTAuthentication"
