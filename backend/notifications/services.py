@@ -120,6 +120,7 @@ def _robot_errors(values: dict[str, Any], *, creating: bool) -> dict[str, list[s
 
 @transaction.atomic
 def robot_create(*, actor: User, unit: OrgUnit, **values: Any) -> Robot:
+    unit = OrgUnit.objects.get(pk=unit.pk)  # current tree numbers for the check below
     require(policies.robot_manage_refusal(Grants.of(actor), unit))
     errors = _robot_errors({"unit": unit, **values}, creating=True)
     if errors:
