@@ -267,10 +267,13 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 NOTIFICATIONS_QUEUE = os.environ.get("NOTIFICATIONS_QUEUE", "notifications")
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_CREATE_MISSING_QUEUES = True
-from kombu import Queue  # noqa: E402
+from kombu import Exchange, Queue  # noqa: E402
 
+# Each queue on its own exchange and routing key: declared without them, Celery binds every queue
+# to the default "celery" key and a job sent to one queue would land in all three.
 CELERY_TASK_QUEUES = [
-    Queue(name) for name in dict.fromkeys(["celery", NOTIFICATIONS_QUEUE, EVIDENCE_QUEUE or "celery"])
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in dict.fromkeys(["celery", NOTIFICATIONS_QUEUE, EVIDENCE_QUEUE or "celery"])
 ]
 CELERY_TASK_ROUTES = {"notifications.*": {"queue": NOTIFICATIONS_QUEUE}}
 # Beat's DatabaseScheduler copies these entries into the database at start (editable in the admin).
