@@ -8,7 +8,6 @@ dies mid-batch all meet the same constraint. Pushes have the same guard per chan
 """
 
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
@@ -134,12 +133,8 @@ class Robot(models.Model):
     webhook_url = models.URLField(_("webhook URL"), max_length=500)
     # The signing secret DingTalk ("加签") and Feishu/Lark ("签名校验") robots may require.
     secret = models.CharField(_("signing secret"), max_length=200, blank=True)
-    kinds = ArrayField(
-        models.CharField(max_length=20, choices=Kind.choices),
-        verbose_name=_("kinds posted"),
-        default=list,
-        blank=True,
-    )
+    # A JSON list of kinds (not an ArrayField: the schema stays plain, the SQL reads it with `?`).
+    kinds = models.JSONField(_("kinds posted"), default=list, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -286,7 +281,7 @@ class ReminderPlan(models.Model):
         "tasks.PracticeTask", verbose_name=_("task"), related_name="reminder_plan", on_delete=models.CASCADE
     )
     # Minutes before the due time; empty: no reminder before the due time for this task.
-    offsets = ArrayField(models.PositiveIntegerField(), verbose_name=_("minutes before the due time"))
+    offsets = models.JSONField(_("minutes before the due time"))
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("changed by"),

@@ -121,7 +121,7 @@ robots AS (
     SELECT 'robot', %(status)s, NULL, rb.id, n.kind, n.subject, n.occasion, n.audience_id,
            n.task_id, n.assignment_id, n.data, 0, %(next_attempt_at)s, %(now)s, ''
     FROM notice n
-    JOIN {Robot._meta.db_table} rb ON rb.unit_id = n.audience_id AND rb.is_active AND n.kind = ANY(rb.kinds)
+    JOIN {Robot._meta.db_table} rb ON rb.unit_id = n.audience_id AND rb.is_active AND rb.kinds ? n.kind::text
     WHERE n.only_user IS NULL
     ON CONFLICT DO NOTHING
     RETURNING 1

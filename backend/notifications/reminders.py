@@ -16,6 +16,7 @@ Three statements per scan (the largest plan offset, due times, reports waiting),
 of assignments.
 """
 
+import json
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -42,7 +43,7 @@ PLAN = ReminderPlan._meta.db_table
 
 def _largest_offset(defaults: list[int]) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT max(o) FROM {PLAN}, unnest(offsets) AS o")  # noqa: S608
+        cursor.execute(f"SELECT max(o::int) FROM {PLAN}, jsonb_array_elements_text(offsets) AS o")  # noqa: S608
         planned = cursor.fetchone()[0]
     return max([*defaults, planned or 0, 0])
 
@@ -64,8 +65,8 @@ SELECT k.kind, 'assignment:' || c.id AS subject, k.occasion, c.task_id, c.id AS 
 FROM (
     SELECT a.id, a.task_id, a.unit_id, a.due_at, t.title, u.name AS unit_name, u.parent_id,
            pu.name AS parent_name,
-           (SELECT min(o) FROM unnest(COALESCE(p.offsets, %(offsets)s::int[])) AS o
-             WHERE a.due_at - make_interval(mins => o) <= %(now)s) AS stage
+           (SELECT min(o::int) FROM jsonb_array_elements_text(COALESCE(p.offsets, %(offsets)s::jsonb)) AS o
+             WHERE a.due_at - make_interval(mins => o::int) <= %(now)s) AS stage
     FROM {A} a
     JOIN {T} t ON t.id = a.task_id AND t.status = 'published'
     JOIN {U} u ON u.id = a.unit_id
@@ -133,7 +134,7 @@ def reminders_scan(*, now: datetime | None = None) -> Made:
         DUE_NOTICES,
         {
             **_roles(),
-            "offsets": offsets,
+            "offsets": json.dumps(offsets),
             "since": since,
             "until": now + timedelta(minutes=_largest_offset(offsets)),
             "acting": ACTING,
