@@ -92,3 +92,13 @@ def dispatch_enqueued(monkeypatch):
     calls: list[bool] = []
     monkeypatch.setattr("common.events.enqueue_dispatch", lambda: calls.append(True))
     return calls
+
+
+@pytest.fixture(autouse=True)
+def sending_enqueued(monkeypatch):
+    """After-commit jobs that push new notifications (notifications.notices), recorded instead of
+    sent to a broker. Tests push by calling notifications.deliveries.deliveries_send, or start a
+    real worker."""
+    calls: list[bool] = []
+    monkeypatch.setattr("notifications.notices.enqueue_sending", lambda: calls.append(True))
+    return calls

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("orgs.urls")),
     path("api/v1/", include("tasks.urls")),
     path("api/v1/", include("evidence.urls")),
+    path("api/v1/", include("notifications.urls")),
     path("", include("web.urls")),
 ]
 

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "tasks",
     "evidence",
     "web",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -177,9 +178,9 @@ EVIDENCE_GPS_FAR_KM = float(os.environ.get("EVIDENCE_GPS_FAR_KM", "3"))
 # limit). The largest accepted photo (50 MP, RGBA) needs about 500 MB; a file that would need more
 # fails with a clear reason instead of taking the worker's memory.
 EVIDENCE_JOB_MEMORY_MB = int(os.environ.get("EVIDENCE_JOB_MEMORY_MB", "1024"))
-# The Celery queue of the photo jobs (empty = the default queue). A dedicated queue lets a separate
-# worker (`celery -A config.celery_app worker -Q photos`) keep image work off the other jobs.
-EVIDENCE_QUEUE = os.environ.get("EVIDENCE_QUEUE", "")
+# The Celery queue of the photo jobs. Its own queue (and its own worker in docker-compose) keeps a
+# backlog of photos from delaying reminders and the other jobs.
+EVIDENCE_QUEUE = os.environ.get("EVIDENCE_QUEUE", "photos")
 # How long an Idempotency-Key is remembered.
 IDEMPOTENCY_KEY_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_HOURS", "24"))
 
@@ -273,8 +274,13 @@ SIMPLE_JWT = {
     "TOKEN_REFRESH_SERIALIZER": "orgs.tokens.VersionedTokenRefreshSerializer",
 }
 
-# Celery: JSON only, bounded run time, acks after the job so a dying worker's job is redelivered.
+# Celery (docs/operations.md, "Celery worker and beat"): JSON only, bounded run time, acks after the
+# job so a job on a worker that dies is redelivered, and one queue per kind of work.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+# Redis hands an unacknowledged job to another worker after this many seconds. It must stay longer
+# than any countdown a job uses (retries back off at most NOTIFICATIONS_RETRY_MAX_SECONDS and
+# evidence's 300 s) and than the longest job (time limits below), or a job would run twice.
+CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL == "filesystem://":
     # `make demo` needs no broker server: kombu's filesystem transport queues through a folder.
@@ -287,7 +293,7 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -297,16 +303,78 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Jobs a worker reserves beyond the ones it runs. 1 suits long jobs (photos: a reserved job waits
+# behind a long one); the notifications worker runs short jobs and may take more (docker-compose
+# passes --prefetch-multiplier per worker).
+CELERY_WORKER_PREFETCH_MULTIPLIER = int(os.environ.get("CELERY_PREFETCH_MULTIPLIER", "1"))
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker reconnects to a restarted broker for ever rather than giving up after 100 tries.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Three queues: photos (slow image work), notifications (reminders and their deliveries: short and
+# time-critical) and the default queue (events, sweeps, checks). A worker started without -Q
+# (`make demo`) consumes all three; docker-compose runs one worker per queue, so a backlog of photos
+# never delays a reminder.
+NOTIFICATIONS_QUEUE = os.environ.get("NOTIFICATIONS_QUEUE", "notifications")
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_CREATE_MISSING_QUEUES = True
+from kombu import Exchange, Queue  # noqa: E402
+
+# Each queue on its own exchange and routing key: declared without them, Celery binds every queue
+# to the default "celery" key and a job sent to one queue would land in all three.
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in dict.fromkeys(["celery", NOTIFICATIONS_QUEUE, EVIDENCE_QUEUE or "celery"])
+]
+CELERY_TASK_ROUTES = {"notifications.*": {"queue": NOTIFICATIONS_QUEUE}}
 # Beat's DatabaseScheduler copies these entries into the database at start (editable in the admin).
 # Times are CELERY_TIMEZONE (Asia/Shanghai). `expire_seconds` (DatabaseScheduler's name for
 # `expires`) drops a run that waited in the queue past its usefulness.
 from celery.schedules import crontab  # noqa: E402
+
+# Reminders, escalation and notifications (backend/notifications; README "Notifications").
+# Reminders before the due time, in hours (per task: PUT /api/v1/tasks/{id}/reminders/).
+NOTIFICATIONS_REMINDER_HOURS = [float(hours) for hours in env_list("NOTIFICATIONS_REMINDER_HOURS", "72,24,2")]
+# The unit is reminded again this long after the due time ("overdue"); the parent unit's officers are
+# told (escalation) this long after it.
+NOTIFICATIONS_OVERDUE_HOURS = float(os.environ.get("NOTIFICATIONS_OVERDUE_HOURS", "24"))
+NOTIFICATIONS_ESCALATION_HOURS = float(os.environ.get("NOTIFICATIONS_ESCALATION_HOURS", "24"))
+# A report waiting this long reminds the reviewing unit's officers; this long escalates one level up.
+NOTIFICATIONS_REVIEW_HOURS = float(os.environ.get("NOTIFICATIONS_REVIEW_HOURS", "24"))
+NOTIFICATIONS_REVIEW_ESCALATION_HOURS = float(os.environ.get("NOTIFICATIONS_REVIEW_ESCALATION_HOURS", "48"))
+# How far back the scan looks for moments it may have missed (a worker down for days).
+NOTIFICATIONS_LOOKBACK_DAYS = int(os.environ.get("NOTIFICATIONS_LOOKBACK_DAYS", "7"))
+# The scan runs this often (seconds); a reminder is at most this late.
+NOTIFICATIONS_SCAN_SECONDS = int(os.environ.get("NOTIFICATIONS_SCAN_SECONDS", "120"))
+# The officers' daily digest, local time (Asia/Shanghai).
+NOTIFICATIONS_DIGEST_TIME = os.environ.get("NOTIFICATIONS_DIGEST_TIME", "08:30")
+# Pushes (email, SMS, group robots) wait during these hours, local time; empty: no quiet hours.
+NOTIFICATIONS_QUIET_HOURS = os.environ.get("NOTIFICATIONS_QUIET_HOURS", "22:00-07:00")
+# A failing push is tried this many times, backing off exponentially (with jitter) from the base.
+NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "5"))
+NOTIFICATIONS_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_BASE_SECONDS", "60"))
+NOTIFICATIONS_RETRY_MAX_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_MAX_SECONDS", "1800"))
+# Seconds a robot webhook gets to answer.
+NOTIFICATIONS_HTTP_TIMEOUT = float(os.environ.get("NOTIFICATIONS_HTTP_TIMEOUT", "5"))
+# SMS: a dotted path to a notifications.channels.sms.SmsBackend; empty: no SMS.
+# `notifications.channels.sms.LoggingSmsBackend` writes the messages to the log.
+NOTIFICATIONS_SMS_BACKEND = os.environ.get("NOTIFICATIONS_SMS_BACKEND", "")
+
+# Email through Django's email backend: SMTP when EMAIL_HOST is set; without it no email is sent.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "chuanxi@localhost")
+NOTIFICATIONS_EMAIL = env_bool("NOTIFICATIONS_EMAIL", bool(EMAIL_HOST))
+
+_digest_hour, _digest_minute = (int(part) for part in NOTIFICATIONS_DIGEST_TIME.split(":"))
 
 CELERY_BEAT_SCHEDULE = {
     # Domain events whose after-commit job was lost (common.events); normally empty.
@@ -325,6 +393,23 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evidence.remove_orphaned_uploads",
         "schedule": crontab(minute=17),
         "options": {"expire_seconds": 3000},
+    },
+    # Reminders, escalation and review reminders due now (set-based; safe to run twice at once).
+    "notifications.scan": {
+        "task": "notifications.scan",
+        "schedule": float(NOTIFICATIONS_SCAN_SECONDS),
+        "options": {"expire_seconds": max(NOTIFICATIONS_SCAN_SECONDS - 5, 5)},
+    },
+    # Pushes waiting: new ones, retries whose back-off has passed, ones held by quiet hours.
+    "notifications.send_deliveries": {
+        "task": "notifications.send_deliveries",
+        "schedule": 60.0,
+        "options": {"expire_seconds": 55},
+    },
+    "notifications.send_digests": {
+        "task": "notifications.send_digests",
+        "schedule": crontab(hour=_digest_hour, minute=_digest_minute),
+        "options": {"expire_seconds": 3 * 3600},
     },
 }
 
