@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-# SQLite and the filesystem broker need their folders on a fresh clone; `exec` lets a signal sent
-# to the recipe's shell reach serve_demo, which then stops its Celery worker and beat.
+# Without DATABASE_URL each command starts the checkout's embedded PostgreSQL (.demo/postgres) on
+# its first connection and stops it when it exits (serve_demo: after its Celery worker and beat).
+# The filesystem broker needs its folders on a fresh clone; `exec` lets a signal sent to the
+# recipe's shell reach serve_demo, which then stops its Celery worker and beat.
 demo: install
 	mkdir -p .demo/broker/processed
 	$(MANAGE) migrate --noinput

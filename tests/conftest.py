@@ -1,9 +1,9 @@
 import os
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
+from config import embedded_db
 from orgs.models import Role
 from tests.factories import make_member, make_unit
 
@@ -11,21 +11,16 @@ IN_CI = bool(os.environ.get("CI"))
 
 
 def pytest_collection_modifyitems(config, items):
-    """A test that needs PostgreSQL/Redis skips on a laptop's SQLite but fails in CI if they are missing."""
+    """A test that needs Redis skips on a laptop without it but fails in CI if it is missing."""
     for item in items:
-        if item.get_closest_marker("postgres"):
-            item.fixturenames.append("_require_postgres")
         if item.get_closest_marker("redis"):
             item.fixturenames.append("_require_redis")
 
 
-@pytest.fixture
-def _require_postgres(django_db_blocker):
-    if connection.vendor != "postgresql":
-        message = "needs PostgreSQL: set DATABASE_URL=postgres://..."
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+def pytest_sessionfinish(session):
+    """Without DATABASE_URL the tests ran on the embedded server, started by their first connection:
+    stop it now (when no other process uses it) rather than at exit, after pytest closed the log's streams."""
+    embedded_db.leave_all()
 
 
 @pytest.fixture

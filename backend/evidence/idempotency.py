@@ -80,17 +80,13 @@ def _claim(*, user: Any, key: str, endpoint: str, digest: str) -> IdempotentRequ
     """Insert the key row (the transaction's first write), or None when another request holds it."""
     try:
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT set_config('lock_timeout', %s, true)", [f"{int(LOCK_TIMEOUT_MS)}ms"]
-                    )
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(LOCK_TIMEOUT_MS)}ms"])
             record = IdempotentRequest.objects.create(
                 user=user, key=key, endpoint=endpoint, fingerprint=digest
             )
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
             return record
     except IntegrityError:
         return None

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.contrib.auth import authenticate
@@ -176,17 +177,53 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_serve_demo_runs_web_worker_and_beat_and_stops_them_all(tmp_path):
-    """What `make demo` does after migrate + load_demo, on a throwaway SQLite database."""
+@pytest.fixture
+def throwaway_database_url(django_db_setup, django_db_blocker):
+    """A migrated database of its own on the tests' server (a copy of the empty test database), as a
+    DATABASE_URL for a subprocess; dropped afterwards."""
+    import psycopg
+    from django.db import connection, connections
+    from psycopg import sql
+
+    config = connection.settings_dict
+    name = f"{config['NAME']}_serve_demo"
+    server = {
+        "host": config["HOST"],
+        "port": config["PORT"] or 5432,
+        "user": config["USER"],
+        "password": config["PASSWORD"],
+    }
+
+    def admin(statement: sql.Composable) -> None:
+        with psycopg.connect(**server, dbname="postgres", autocommit=True) as admin_connection:
+            admin_connection.execute(statement)
+
+    with django_db_blocker.unblock():
+        connections.close_all()  # a template must have no sessions
+        admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(config["NAME"])
+            )
+        )
+    credentials = quote(server["user"], safe="") + (
+        f":{quote(server['password'], safe='')}" if server["password"] else ""
+    )
+    yield f"postgres://{credentials}@{quote(server['host'], safe='')}:{server['port']}/{name}"
+    with django_db_blocker.unblock():
+        admin(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def test_serve_demo_runs_web_worker_and_beat_and_stops_them_all(throwaway_database_url):
+    """What `make demo` does after migrate + load_demo, on a throwaway database."""
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
     }
-    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    env["DATABASE_URL"] = throwaway_database_url
     port = _free_port()
     manage = [sys.executable, str(REPO / "backend" / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, timeout=120)
 
     server = subprocess.Popen(
         [*manage, "serve_demo", "--port", str(port)],
