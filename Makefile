@@ -29,7 +29,7 @@ demo: install
 	PORT=$(PORT) exec $(BIN)/python backend/manage.py serve_demo
 
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadscope
 
 lint: install
 	$(BIN)/ruff check .

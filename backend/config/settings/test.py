@@ -8,7 +8,11 @@ from .base import *  # noqa: F403
 SECRET_KEY = "test-only-not-secret-0123456789abcdef0123456789"  # noqa: S105
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
-MEDIA_ROOT = Path(os.environ.get("TEST_MEDIA_ROOT", "/tmp/chuanxi-test-media"))  # noqa: S108, F405
+# One folder per pytest-xdist worker (gw0, gw1, ...): a test that lists or sweeps the media folder
+# never meets another worker's files.
+MEDIA_ROOT = Path(os.environ.get("TEST_MEDIA_ROOT", "/tmp/chuanxi-test-media")) / os.environ.get(  # noqa: S108
+    "PYTEST_XDIST_WORKER", "main"
+)
 if not DATABASE_URL:
     # The tests' own embedded server, beside the demo's: its data is thrown away anyway, so it
     # skips what makes commits durable (the TRUNCATEs of transactional tests and every commit
