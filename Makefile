@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 MANAGE := cd backend && ../$(BIN)/python manage.py
 
-.PHONY: install demo test lint messages check clean
+.PHONY: install demo test bench-tiny lint messages check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,13 @@ demo: install
 
 test: install
 	$(BIN)/pytest -q -n auto --dist loadscope
+
+# Every benchmark at a tiny size (seconds each): proves they still run against the current schema.
+bench-tiny: install
+	for bench in benchmarks/bench_*.py; do \
+	  [ "$$bench" = benchmarks/bench_common.py ] && continue; \
+	  echo "== $$bench --tiny"; $(BIN)/python "$$bench" --tiny || exit 1; \
+	done
 
 lint: install
 	$(BIN)/ruff check .
