@@ -45,7 +45,7 @@ def wait_joined(process: subprocess.Popen) -> None:
 
 def stop_user(process: subprocess.Popen) -> None:
     process.send_signal(signal.SIGTERM)
-    assert process.wait(60) == 0
+    assert process.wait(30) == 0
 
 
 def query(data_dir: Path, sql: str):
@@ -108,6 +108,19 @@ def test_a_run_killed_with_its_server_leaves_nothing_that_blocks_the_next(data_d
     assert query(data_dir, "SELECT 1") == 1
     stop_user(again)
     assert working_in(data_dir) == []
+
+
+def test_a_process_whose_server_was_killed_still_leaves_promptly(data_dir):
+    user = start_user(data_dir)
+    wait_joined(user)
+    os.kill(int((data_dir / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+
+    stop_user(user)  # no minute-long wait for a dead server to remove its pid file
+
+    again = start_user(data_dir)
+    wait_joined(again)
+    assert query(data_dir, "SELECT 1") == 1
+    stop_user(again)
 
 
 def test_a_killed_user_does_not_keep_the_server_up_forever(data_dir):

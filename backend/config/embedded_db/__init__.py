@@ -314,7 +314,12 @@ class EmbeddedServer:
         self._wait_until_accepting()
 
     def _stop(self) -> None:
-        if self._postmaster_pid() is None:
+        pid = self._postmaster_pid()
+        if pid is None:
+            return
+        if not _is_our_postgres(pid, self.data_dir):
+            # Killed under us: pg_ctl would wait a minute for a zombie to remove its pid file.
+            self._remove_leftovers()
             return
         logger.info("Stopping the embedded PostgreSQL in %s", self.data_dir)
         try:
