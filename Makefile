@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 MANAGE := cd backend && ../$(BIN)/python manage.py
 
-.PHONY: install demo test bench-tiny lint messages check clean
+.PHONY: install demo test bench-tiny lint messages vendor check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +43,22 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/ruff format --check .
 
+# One line per message and no source locations: the catalogue diffs stay readable, and tests/test_i18n.py
+# reads it line by line.
 messages: install
-	cd backend && ../$(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete && ../$(BIN)/python manage.py compilemessages
+	cd backend && ../$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --no-wrap --no-location && ../$(BIN)/python manage.py compilemessages
+
+# Browser assets are committed (no build step, nothing fetched at run time). This is how they were
+# obtained: the pinned npm package, unpacked, its minified file and licence copied. Needs npm.
+HTMX_VERSION := 2.0.11
+VENDOR_DIR := backend/web/static/web/vendor
+vendor:
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent htmx.org@$(HTMX_VERSION) >/dev/null \
+	  && tar xzf htmx.org-$(HTMX_VERSION).tgz \
+	  && cp package/dist/htmx.min.js $(CURDIR)/$(VENDOR_DIR)/htmx-$(HTMX_VERSION).min.js \
+	  && cp package/LICENSE $(CURDIR)/$(VENDOR_DIR)/htmx-LICENSE.txt \
+	  && cd $(CURDIR) && rm -rf $$tmp
+	sha256sum $(VENDOR_DIR)/htmx-$(HTMX_VERSION).min.js
 
 clean:
 	rm -rf $(VENV) .demo

@@ -119,3 +119,12 @@ def build_people(world: dict) -> dict:
         "community_worker": make_member(world["C1"], Role.WORKER, "community_worker"),
         "other_admin": make_member(world["B"], Role.ADMINISTRATOR, "other_admin"),
     }
+
+
+@pytest.fixture(autouse=True)
+def dispatch_enqueued(monkeypatch):
+    """After-commit dispatch jobs of domain events (common.events), recorded instead of sent to a
+    broker. Tests dispatch by calling common.events.dispatch_pending, or start a real worker."""
+    calls: list[bool] = []
+    monkeypatch.setattr("common.events.enqueue_dispatch", lambda: calls.append(True))
+    return calls

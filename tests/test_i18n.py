@@ -11,16 +11,19 @@ from tests.conftest import login
 from tests.tasks.helpers import assignment_of, published_task
 
 LOCALE = Path(__file__).resolve().parent.parent / "backend" / "locale" / "zh_Hans" / "LC_MESSAGES"
-# The translation functions the code calls, with the positions of their message arguments (Babel's
-# notation; "c" marks a context).
+# The translation functions the code and the templatized templates call, with the positions of their
+# message arguments (Babel's notation; "c" marks a context): makemessages' own list.
 KEYWORDS = {
     "_": None,
     "gettext": None,
     "gettext_lazy": None,
+    "gettext_noop": None,
     "ngettext": (1, 2),
     "ngettext_lazy": (1, 2),
     "pgettext": ((1, "c"), 2),
     "pgettext_lazy": ((1, "c"), 2),
+    "npgettext": ((1, "c"), 2, 3),
+    "npgettext_lazy": ((1, "c"), 2, 3),
 }
 
 
@@ -74,20 +77,42 @@ def test_a_conflict_reads_in_chinese_by_default_and_in_english_on_request(api, w
     assert "pending" in en.json()["message"]
 
 
-def test_every_message_in_the_code_is_in_the_catalogue():
-    """A new gettext string without a Chinese translation fails here, not in front of a user."""
+def _templatized(backend: Path, folder: Path) -> list[Path]:
+    """Each template as the pseudo-Python Django's makemessages feeds to its extractor (django.utils.
+    translation.template.templatize: {% translate %}, {% blocktranslate %} with plurals and contexts)."""
+    from django.utils.translation.template import templatize
+
+    written = []
+    for path in sorted(backend.rglob("templates/**/*.html")):
+        out = folder / (str(path.relative_to(backend)).replace("/", "__") + ".py")
+        pseudo_python = templatize(path.read_text(encoding="utf-8"), origin=str(path))
+        # xgettext reads it as a stream; Babel tokenizes it, and the template's indentation is no
+        # Python's. The calls stay on their lines (templatize writes one-line string literals).
+        out.write_text("\n".join(line.lstrip() for line in pseudo_python.splitlines()), encoding="utf-8")
+        written.append(out)
+    return written
+
+
+def test_every_message_in_the_code_and_the_templates_is_in_the_catalogue(tmp_path):
+    """A new gettext string or template text without a Chinese translation fails here, not in front
+    of a user. Python files as they are, templates templatized as makemessages does."""
     backend = LOCALE.parents[2]
+    sources = [
+        path
+        for path in sorted(backend.rglob("*.py"))
+        if "migrations" not in path.parts and "locale" not in path.parts
+    ]
+    templates = _templatized(backend, tmp_path)
+    assert len(templates) >= 10, "the pages' templates were not found"
     in_code: set[str] = set()
-    for path in sorted(backend.rglob("*.py")):
-        if "migrations" in path.parts or "locale" in path.parts:
-            continue
+    for path in sources + templates:
         for _lineno, message, _comments, _context in extract_from_file(
             "python", path, keywords=KEYWORDS, options={"encoding": "utf-8"}
         ):
             msgid = message[0] if isinstance(message, tuple) else message
             if msgid:
                 in_code.add(msgid)
-    assert len(in_code) > 100  # the extraction found the code's messages at all
+    assert "Username or mobile number" in in_code and "Page %(number)s of %(pages)s" in in_code
     translated = {msgid for msgid, msgstr in _po_entries().items() if msgstr}
     missing = sorted(in_code - translated)
     assert missing == [], "run `make messages` and translate these in backend/locale/zh_Hans"

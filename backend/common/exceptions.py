@@ -11,6 +11,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
+from rest_framework_simplejwt.exceptions import InvalidToken
 
 
 class ApplicationError(Exception):
@@ -67,6 +68,16 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         if exc.extra:
             body["errors"] = exc.extra
         return Response(body, status=exc.status_code)
+    if isinstance(exc, InvalidToken):
+        # simplejwt's own wording ("此令牌对任何类型的令牌无效") tells a person nothing they can act on.
+        return Response(
+            {
+                "message": _("Your login has expired or its token is not valid; log in again."),
+                "errors": {"token": ["token_not_valid"]},
+            },
+            status=exc.status_code,
+            headers={"WWW-Authenticate": 'Bearer realm="api"'},
+        )
     if isinstance(exc, DjangoValidationError):
         exc = drf_exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404):
@@ -87,7 +98,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         )
         response.data = {"message": message, "errors": detail}
     elif isinstance(exc, drf_exceptions.NotFound):
-        response.data = {"message": _("Not found, or you do not have access to it.")}
+        # A lookup that found nothing says so without telling "missing" from "not yours"; a NotFound
+        # raised with its own words (a page past the end of a list) keeps them.
+        said = str(exc.detail)
+        generic = said == str(drf_exceptions.NotFound.default_detail)
+        response.data = {"message": _("Not found, or you do not have access to it.") if generic else said}
     else:
         other = response.data.get("detail") if isinstance(response.data, dict) else response.data
         response.data = {"message": str(other)}

@@ -26,3 +26,8 @@ def refuse_declared_length(request: Any, *, limit: int, refusal: Callable[[int],
     length = declared_length(request)
     if length > limit:
         raise refusal(length)
+
+
+def megabytes(size: int) -> str:
+    """A size in MB for messages: three significant digits (0.5, 20, 1.23)."""
+    return f"{size / (1024 * 1024):.3g}"

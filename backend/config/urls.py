@@ -13,4 +13,10 @@ urlpatterns = [
     path("api/v1/", include("orgs.urls")),
     path("api/v1/", include("tasks.urls")),
     path("api/v1/", include("evidence.urls")),
+    path("", include("web.urls")),
 ]
+
+# Friendly error pages in the pages' design (the API answers its own errors in JSON).
+handler403 = "web.views.errors.forbidden"
+handler404 = "web.views.errors.not_found"
+handler500 = "web.views.errors.server_error"

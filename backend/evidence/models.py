@@ -1,4 +1,4 @@
-"""Evidence photos of completion reports, the authenticity flags raised on them, idempotent requests."""
+"""Evidence photos of completion reports and the authenticity flags raised on them."""
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -150,25 +150,3 @@ class EvidenceFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.submission_id}/{self.photo_id or '-'}"
-
-
-class IdempotentRequest(models.Model):
-    """The stored outcome of a request sent with an `Idempotency-Key` (evidence.idempotency)."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("user"), related_name="+", on_delete=models.CASCADE
-    )
-    key = models.CharField(_("idempotency key"), max_length=100)
-    endpoint = models.CharField(_("endpoint"), max_length=255)
-    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
-    status_code = models.PositiveSmallIntegerField(_("status code"), default=0)
-    response = models.JSONField(_("response"), default=dict, encoder=DjangoJSONEncoder)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
-
-    class Meta:
-        verbose_name = _("idempotent request")
-        verbose_name_plural = _("idempotent requests")
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once")]
-
-    def __str__(self) -> str:
-        return f"{self.user_id}:{self.key}"

@@ -23,7 +23,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from evidence import idempotency, selectors, storage
+from common import files, idempotency
+from evidence import selectors, storage
 from evidence.imaging import (
     ImageRejected,
     Measurement,
@@ -284,7 +285,7 @@ def photo_process(*, photo_id: int) -> Photo | None:
     them) and flags are unique per (photo, kind). A photo that cannot be decoded ends `failed` with
     the reason; storage errors propagate so the job retries.
     """
-    with storage.discard_on_error(), transaction.atomic():
+    with files.discard_on_error(), transaction.atomic():
         photo = (
             Photo.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("submission__assignment__task", "submission__assignment__unit")

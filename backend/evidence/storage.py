@@ -1,4 +1,4 @@
-"""Where evidence files live in Django's storage, and how a failed request takes its files back.
+"""Where evidence files live in Django's storage.
 
 Names never come from the client:
 
@@ -10,19 +10,15 @@ Names never come from the client:
 filesystem and let the orphan sweep list only the last days instead of everything.
 """
 
-import contextlib
-import logging
 import posixpath
 import re
 import uuid
-from collections.abc import Iterator
-from contextvars import ContextVar
 from datetime import date
 
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 
-logger = logging.getLogger(__name__)
+from common import files
 
 ROOT = "evidence"
 ORIGINALS = f"{ROOT}/originals"
@@ -61,48 +57,12 @@ def key_of(file_name: str) -> str | None:
     return match.group(1) if match else None
 
 
-# Files written during the current request or job: deleted again if it fails. A ContextVar, so
-# the service writing files and the view owning the transaction need not pass a list around.
-_written: ContextVar[list[str] | None] = ContextVar("evidence_written_files", default=None)
-
-
-@contextlib.contextmanager
-def discard_on_error() -> Iterator[None]:
-    """Delete every file saved through `save` inside the block if the block raises.
-
-    Nested blocks share the outermost one's list, so a file is kept only when the outermost block
-    (typically the one around the whole transaction, commit included) ends normally.
-    """
-    if _written.get() is not None:
-        yield
-        return
-    names: list[str] = []
-    token = _written.set(names)
-    try:
-        yield
-    except BaseException:
-        delete_quietly(names)
-        raise
-    finally:
-        _written.reset(token)
-
-
 def save(name: str, content: File | bytes, *, replace: bool = False) -> str:
-    """Save under `name` and remember it; `replace` first removes a file of that name (a re-run job)."""
+    """Save under `name` and remember it (common.files); `replace` first removes a file of that name (a re-run job)."""
     if isinstance(content, bytes):
         content = ContentFile(content)
     if replace:
         default_storage.delete(name)  # a no-op when absent; FileSystemStorage would otherwise rename
     stored = default_storage.save(name, content)
-    written = _written.get()
-    if written is not None:
-        written.append(stored)
+    files.remember(stored)
     return stored
-
-
-def delete_quietly(names: list[str]) -> None:
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except Exception:  # the hourly sweep removes what could not be removed now
-            logger.warning("Could not delete %s; the orphan sweep will retry.", name, exc_info=True)

@@ -21,7 +21,7 @@ from mptt.admin import DraggableMPTTAdmin
 from common.exceptions import ApplicationError
 from orgs import selectors, services
 from orgs.models import MAX_DEPTH, Membership, OrgEvent, OrgUnit, User
-from orgs.scope import Action, can, can_all, unit_condition, units_for
+from orgs.scope import Action, can, refused_units, unit_condition, units_for
 
 # The product's name instead of "Django 站点管理员"; both names, as on the API docs page.
 admin.site.site_header = admin.site.site_title = "传习 Chuanxi"
@@ -355,7 +355,7 @@ class MembershipAdmin(ScopedAdminMixin, ServiceErrorsMixin, admin.ModelAdmin):
         # ask here, and refuse the whole deletion (before anything is deleted) if perms_needed.
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         units = OrgUnit.objects.filter(memberships__in=objs).distinct()
-        if can_all(request.user, Action.MANAGE_PEOPLE, units):
+        if refused_units(request.user, Action.MANAGE_PEOPLE, units):
             perms_needed.add(self.opts.verbose_name)
         return deleted, counts, perms_needed, protected
 

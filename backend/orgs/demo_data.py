@@ -88,6 +88,12 @@ class AccountSpec:
     role: str
     unit_code: str
     superuser: bool = False
+    mobile: str | None = None  # to try logging in by mobile number
+
+
+def demo_mobile(index: int) -> str:
+    """A made-up mainland number per account (137 0371 + 4 digits), stable across runs."""
+    return f"1370371{index:04d}"
 
 
 def units() -> list[UnitSpec]:
@@ -141,18 +147,33 @@ def accounts() -> list[AccountSpec]:
     """Every demo account: one per role at the district, an officer per street, a worker per community."""
     specs = [
         AccountSpec("admin", "系统管理员", Role.ADMINISTRATOR, DISTRICT_CODE, superuser=True),
-        AccountSpec("district_officer", person_name(0), Role.OFFICER, DISTRICT_CODE),
-        AccountSpec("inspector", person_name(1), Role.VIEWER, DISTRICT_CODE),
+        AccountSpec("district_officer", person_name(0), Role.OFFICER, DISTRICT_CODE, mobile=demo_mobile(1)),
+        AccountSpec("inspector", person_name(1), Role.VIEWER, DISTRICT_CODE, mobile=demo_mobile(2)),
     ]
     index = 2
     for street_no, street in enumerate(STREETS, start=1):
+        code = street_code(street_no)
         specs.append(
-            AccountSpec(f"street_{street.pinyin}", person_name(index), Role.OFFICER, street_code(street_no))
+            AccountSpec(
+                f"street_{street.pinyin}",
+                person_name(index),
+                Role.OFFICER,
+                code,
+                mobile=demo_mobile(index + 1),
+            )
         )
         index += 1
         for community_no in range(1, len(street.communities) + 1):
             code = community_code(street_no, community_no)
-            specs.append(AccountSpec(f"worker_{code[-6:]}", person_name(index), Role.WORKER, code))
+            specs.append(
+                AccountSpec(
+                    f"worker_{code[-6:]}",
+                    person_name(index),
+                    Role.WORKER,
+                    code,
+                    mobile=demo_mobile(index + 1),
+                )
+            )
             index += 1
     return specs
 

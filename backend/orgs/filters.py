@@ -2,6 +2,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from common.filters import StrictBooleanFilter
 from orgs.models import LEVEL_BY_KEY, Membership, OrgUnit, Role
 
 
@@ -12,7 +13,7 @@ class UnitFilter(django_filters.FilterSet):
     parent = django_filters.NumberFilter(field_name="parent_id", label=_("parent unit id"))
     code = django_filters.CharFilter(field_name="code", label=_("code"))
     search = django_filters.CharFilter(method="filter_search", label=_("name, station name or code contains"))
-    is_active = django_filters.BooleanFilter(field_name="is_active", label=_("active"))
+    is_active = StrictBooleanFilter(field_name="is_active", label=_("active"))
 
     class Meta:
         model = OrgUnit

@@ -8,8 +8,11 @@ Every check is one SQL query (an EXISTS over the tree's lft/rght ranges), never 
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from orgs.models import Membership, OrgUnit, Role, User
@@ -82,10 +85,142 @@ def can(user: User, action: Action, unit: OrgUnit) -> bool:
     )
 
 
-def can_all(user: User, action: Action, units: Iterable[OrgUnit]) -> list[OrgUnit]:
+def refused_units(user: User, action: Action, units: Iterable[OrgUnit]) -> list[OrgUnit]:
     """The units of `units` on which `user` may NOT do `action` (empty list = all allowed). One query."""
     units = list(units)
     if not units:
         return []
     allowed = set(units_for(user, action).filter(pk__in=[u.pk for u in units]).values_list("pk", flat=True))
     return [unit for unit in units if unit.pk not in allowed]
+
+
+# The same rule, answered in Python --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One membership with its unit's place in the tree."""
+
+    role: str
+    unit_id: int
+    tree_id: int
+    lft: int
+    rght: int
+
+    def covers(self, unit: OrgUnit, *, strictly: bool = False) -> bool:
+        """Is `unit` this membership's unit or below it (strictly below with `strictly`)?"""
+        if unit.tree_id != self.tree_id:
+            return False
+        if strictly:
+            return self.lft < unit.lft and unit.rght < self.rght
+        return self.lft <= unit.lft and unit.rght <= self.rght
+
+
+class Grants:
+    """What one user may do where, loaded once (one query) and then asked about any number of units.
+
+    The same rule as `units_for` / `unit_condition` (ROLE_ACTIONS over ancestor-or-self ranges), for
+    objects already in memory: the `actions` of a page of fifty rows cost no query per row. Build
+    it once per request or service call; it does not see memberships changed after it was loaded.
+    """
+
+    def __init__(self, user: User, grants: Iterable[Grant] = ()):
+        self.user = user
+        self.active = bool(user.is_authenticated and user.is_active)
+        self.superuser = self.active and bool(user.is_superuser)
+        self.grants = tuple(grants) if self.active else ()
+
+    @classmethod
+    def of(cls, user: User) -> "Grants":
+        if not user.is_authenticated or not user.is_active or user.is_superuser:
+            return cls(user)
+        rows = Membership.objects.filter(user_id=user.pk).values_list(
+            "role", "unit_id", "unit__tree_id", "unit__lft", "unit__rght"
+        )
+        return cls(user, (Grant(*row) for row in rows))
+
+    @classmethod
+    def of_request(cls, request: Any) -> "Grants":
+        """The grants of the request's user, loaded once per request (a request's user and memberships
+        do not change while it is served)."""
+        grants = getattr(request, "_grants", None)
+        if grants is None or grants.user is not request.user:
+            grants = cls.of(request.user)
+            request._grants = grants
+        return grants
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.pk if self.active else None
+
+    def _qualifying(self, action: Action) -> list[Grant]:
+        return [grant for grant in self.grants if action in ROLE_ACTIONS.get(grant.role, ())]
+
+    def can(self, action: Action, unit: OrgUnit | None) -> bool:
+        """May the user do `action` on `unit` (a membership on it or above it allows it)?"""
+        if unit is None or not self.active:
+            return False
+        return self.superuser or any(grant.covers(unit) for grant in self._qualifying(action))
+
+    def can_above(self, action: Action, unit: OrgUnit) -> bool:
+        """Does a membership strictly above `unit` allow `action` (the unit above reviews and urges)?"""
+        if not self.active:
+            return False
+        return self.superuser or any(grant.covers(unit, strictly=True) for grant in self._qualifying(action))
+
+    def unit_q(self, action: Action = Action.VIEW, prefix: str = "unit") -> Q:
+        """A filter for rows whose `prefix` unit the user may act on: one tree range per membership.
+
+        Literal ranges let PostgreSQL seek the tree index to the few units of a worker instead of
+        testing every row of a large table against a correlated EXISTS.
+        """
+        if self.superuser:
+            return Q()
+        condition = Q(pk__in=[])
+        for grant in self._qualifying(action):
+            # Below a unit, lft runs from its lft to its rght: bounding lft on both sides keeps the
+            # (tree_id, lft, rght) index scan to the subtree instead of the rest of the tree.
+            condition |= Q(
+                **{
+                    f"{prefix}__tree_id": grant.tree_id,
+                    f"{prefix}__lft__gte": grant.lft,
+                    f"{prefix}__lft__lte": grant.rght,
+                    f"{prefix}__rght__lte": grant.rght,
+                }
+            )
+        return condition
+
+
+# The reverse question -----------------------------------------------------------------------------
+
+
+def holders(
+    action: Action, unit_ids: Iterable[int], *, max_distance: int | None = None
+) -> dict[int, dict[int, int]]:
+    """Who may do `action` on each of `unit_ids`: {unit id: {user id: levels above the unit}}.
+
+    One query for any number of units, from the same table of roles. `max_distance` keeps only
+    memberships at most that many levels above the unit (0: members of the unit itself), so a
+    reminder can go to the unit's own people rather than to every officer of the district.
+    Superusers hold every action everywhere but are nobody's recipient: they are not listed.
+    Inactive accounts are not listed.
+    """
+    unit_ids = sorted({int(pk) for pk in unit_ids})
+    if not unit_ids:
+        return {}
+    roles = roles_for(action)
+    units = OrgUnit._meta.db_table
+    sql = (
+        f"SELECT t.id, m.user_id, MIN(t.level - mu.level) FROM {units} t "  # noqa: S608
+        f"JOIN {units} mu ON mu.tree_id = t.tree_id AND mu.lft <= t.lft AND mu.rght >= t.rght "
+        f"JOIN {Membership._meta.db_table} m ON m.unit_id = mu.id AND m.role = ANY(%s) "
+        f"JOIN {User._meta.db_table} u ON u.id = m.user_id AND u.is_active "
+        f"WHERE t.id = ANY(%s) AND (%s::int IS NULL OR t.level - mu.level <= %s::int) "
+        f"GROUP BY t.id, m.user_id"
+    )
+    found: dict[int, dict[int, int]] = {pk: {} for pk in unit_ids}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [roles, unit_ids, max_distance, max_distance])
+        for unit_id, user_id, distance in cursor.fetchall():
+            found[unit_id][user_id] = distance
+    return found

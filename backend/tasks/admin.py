@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from orgs.admin import ScopedAdminMixin, ScopedReadOnlyAdmin
+from orgs.scope import Grants
 from tasks.models import (
     Assignment,
     AssignmentEvent,
@@ -10,6 +11,7 @@ from tasks.models import (
     TaskCategory,
     TaskEvent,
 )
+from tasks.policies import category_change_refusal
 
 
 @admin.register(TaskCategory)
@@ -23,10 +25,10 @@ class TaskCategoryAdmin(admin.ModelAdmin):
     # Categories are shared by every district of the deployment: only a platform administrator
     # changes them (as the API says), whatever model permissions a district's staff were given.
     def has_add_permission(self, request):
-        return request.user.is_superuser
+        return category_change_refusal(Grants(request.user)) is None
 
     def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return category_change_refusal(Grants(request.user)) is None
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -1,7 +1,6 @@
 """Thin views: parse input, call one selector or service, shape the output."""
 
-from typing import Any
-
+from django.conf import settings
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -11,14 +10,14 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common import idempotency
 from common.exceptions import NotFound, PayloadTooLarge, ValidationFailed
+from common.serializers import parse_request
 from common.uploads import MULTIPART_OVERHEAD, refuse_declared_length
-from evidence import apis as evidence_apis
-from evidence import idempotency
 from evidence import selectors as evidence_selectors
-from evidence import services as evidence_services
 from orgs import selectors as org_selectors
-from tasks import selectors, services
+from orgs.scope import Grants
+from tasks import selectors, services, uploads
 from tasks.filters import AssignmentFilter, TaskFilter
 from tasks.models import Assignment, PracticeTask, TaskCategory
 from tasks.serializers import (
@@ -43,12 +42,17 @@ from tasks.serializers import (
     UrgeInputSerializer,
     VersionSerializer,
 )
+from tasks.services.shared import merge_errors
 
 
-def _valid(serializer_class, request, **kwargs) -> dict:
-    data = serializer_class(data=request.data, **kwargs)
-    data.is_valid(raise_exception=True)
-    return dict(data.validated_data)
+def _valid(serializer_class, request, *, check=None, **kwargs) -> dict:
+    return parse_request(serializer_class, request.data, check=check, **kwargs)
+
+
+def _context(request, **extra) -> dict:
+    """What the output serializers read: the request, and the reader's memberships loaded once (the
+    `actions` of every object on the page are answered from them without a query each)."""
+    return {"request": request, "grants": Grants.of_request(request), **extra}
 
 
 # Categories ---------------------------------------------------------------------------------------
@@ -102,6 +106,11 @@ class CategoryDetailApi(APIView):
 # Tasks --------------------------------------------------------------------------------------------
 
 
+def _task(request, task_id) -> dict:
+    task = selectors.task_get(user=request.user, task_id=task_id)
+    return TaskOutputSerializer(task, context=_context(request)).data
+
+
 class TaskListApi(GenericAPIView):
     serializer_class = TaskOutputSerializer
     filterset_class = TaskFilter
@@ -117,23 +126,35 @@ class TaskListApi(GenericAPIView):
     )
     def get(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(TaskOutputSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            TaskOutputSerializer(page, many=True, context=_context(request)).data
+        )
 
     @extend_schema(
         request=TaskCreateSerializer, responses={201: TaskOutputSerializer}, summary="Create a draft task"
     )
     def post(self, request):
-        fields = _valid(TaskCreateSerializer, request)
-        try:
-            issuer = org_selectors.unit_get(user=request.user, unit_id=fields.pop("issuer_unit"))
-        except NotFound as exc:  # an invisible unit reads exactly like a missing one
-            raise ValidationFailed(
-                _("Unknown issuing unit; choose a unit where you are an administrator or officer."),
-                {"issuer_unit": [_("Unknown unit.")]},
-            ) from exc
-        task = services.task_create(actor=request.user, issuer_unit=issuer, **fields)
+        values, errors = TaskCreateSerializer.parse(request.data)
+        issuer = None
+        if "issuer_unit" in values:
+            try:
+                issuer = org_selectors.unit_get(user=request.user, unit_id=values["issuer_unit"])
+            except NotFound:  # an invisible unit reads exactly like a missing one
+                errors["issuer_unit"] = [
+                    _("Unknown issuing unit; choose a unit where you are an administrator or officer.")
+                ]
+        values.pop("issuer_unit", None)
+        if errors:  # name every problem at once: the service's rules on what could be read too
+            merge_errors(
+                errors, services.task_create_errors(actor=request.user, issuer_unit=issuer, **values)[1]
+            )
+            raise services.invalid(_("The task could not be created"), errors)
+        assert issuer is not None  # a parsed issuer_unit either resolved or added an error
+        task = services.task_create(actor=request.user, issuer_unit=issuer, **values)
         return Response(
-            TaskOutputSerializer(selectors.task_get(user=request.user, task_id=task.pk)).data,
+            TaskOutputSerializer(
+                selectors.task_get(user=request.user, task_id=task.pk), context=_context(request)
+            ).data,
             status=status.HTTP_201_CREATED,
         )
 
@@ -141,7 +162,7 @@ class TaskListApi(GenericAPIView):
 class TaskDetailApi(APIView):
     @extend_schema(responses=TaskOutputSerializer, summary="One task")
     def get(self, request, task_id: int):
-        return Response(TaskOutputSerializer(selectors.task_get(user=request.user, task_id=task_id)).data)
+        return Response(_task(request, task_id))
 
     @extend_schema(
         request=TaskUpdateSerializer,
@@ -153,7 +174,7 @@ class TaskDetailApi(APIView):
         services.task_update(
             actor=request.user, task=task, data=_valid(TaskUpdateSerializer, request, partial=True)
         )
-        return Response(TaskOutputSerializer(selectors.task_get(user=request.user, task_id=task_id)).data)
+        return Response(_task(request, task_id))
 
 
 _fan_out_response = inline_serializer(
@@ -173,8 +194,7 @@ class TaskPublishApi(APIView):
     def post(self, request, task_id: int):
         task = selectors.task_get(user=request.user, task_id=task_id)
         result = services.task_publish(actor=request.user, task=task)
-        task = selectors.task_get(user=request.user, task_id=task_id)
-        return Response({"created": result.created, "task": TaskOutputSerializer(task).data})
+        return Response({"created": result.created, "task": _task(request, task_id)})
 
 
 class TaskCancelApi(APIView):
@@ -188,8 +208,7 @@ class TaskCancelApi(APIView):
     def post(self, request, task_id: int):
         task = selectors.task_get(user=request.user, task_id=task_id)
         result = self.service(actor=request.user, task=task, **_valid(TaskEndSerializer, request))
-        task = selectors.task_get(user=request.user, task_id=task_id)
-        return Response({"ended": result.ended, "task": TaskOutputSerializer(task).data})
+        return Response({"ended": result.ended, "task": _task(request, task_id)})
 
 
 class TaskCloseApi(TaskCancelApi):
@@ -243,7 +262,7 @@ def _attachment_too_large(length: int) -> PayloadTooLarge:
     """The service's own refusal of a large file, said from the declared length of the request."""
     return PayloadTooLarge(
         _("The file is %(size)s MB; attachments may be at most %(max)s MB.")
-        % {"size": round(length / 1024 / 1024, 1), "max": services.TASK_ATTACHMENT_MAX_BYTES // 1024 // 1024},
+        % {"size": round(length / 1024 / 1024, 1), "max": settings.TASK_ATTACHMENT_MAX_BYTES // 1024 // 1024},
         {"file": [_("File too large.")]},
     )
 
@@ -256,7 +275,7 @@ class TaskAttachmentListApi(APIView):
         if request.method == "POST":
             refuse_declared_length(
                 request,
-                limit=services.TASK_ATTACHMENT_MAX_BYTES + MULTIPART_OVERHEAD,
+                limit=settings.TASK_ATTACHMENT_MAX_BYTES + MULTIPART_OVERHEAD,
                 refusal=_attachment_too_large,
             )
         super().initial(request, *args, **kwargs)
@@ -273,7 +292,7 @@ class TaskAttachmentListApi(APIView):
     )
     def post(self, request, task_id: int):
         task = selectors.task_get(user=request.user, task_id=task_id)
-        services.task_check_dispatch(actor=request.user, task=task)  # before the body is parsed
+        services.attachment_precheck(actor=request.user, task=task)  # before the body is parsed
         upload = _valid(AttachmentUploadSerializer, request)["file"]
         attachment = services.task_attachment_add(actor=request.user, task=task, file=upload)
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
@@ -307,14 +326,24 @@ class TaskAttachmentDetailApi(APIView):
 
 
 def _evidence_context(request, submissions) -> dict:
-    """Which units the flags of these reports may name to this reader (one query at most)."""
-    return {
-        "visible_units": evidence_selectors.earlier_units_visible(user=request.user, submissions=submissions)
-    }
+    """The output context, with the units the flags of these reports may name to this reader (one
+    query at most)."""
+    return _context(
+        request,
+        visible_units=evidence_selectors.earlier_units_visible(user=request.user, submissions=submissions),
+    )
+
+
+def _assignment(request, assignment_id):
+    return selectors.assignment_get(
+        user=request.user, assignment_id=assignment_id, grants=Grants.of_request(request)
+    )
 
 
 def _detail(request, assignment_id) -> dict:
-    assignment = selectors.assignment_detail(user=request.user, assignment_id=assignment_id)
+    assignment = selectors.assignment_detail(
+        user=request.user, assignment_id=assignment_id, grants=Grants.of_request(request)
+    )
     children = assignment.child_list  # type: ignore[attr-defined]  # set by selectors.assignment_detail
     submissions = [assignment.current_submission, *(c.current_submission for c in children)]
     return AssignmentDetailSerializer(assignment, context=_evidence_context(request, submissions)).data
@@ -326,7 +355,7 @@ class AssignmentListApi(GenericAPIView):
     queryset = Assignment.objects.none()
 
     def get_queryset(self):
-        return selectors.assignment_list(user=self.request.user)
+        return selectors.assignment_list(user=self.request.user, grants=Grants.of_request(self.request))
 
     @extend_schema(
         operation_id="assignments_list",
@@ -335,7 +364,9 @@ class AssignmentListApi(GenericAPIView):
     )
     def get(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(AssignmentOutputSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            AssignmentOutputSerializer(page, many=True, context=_context(request)).data
+        )
 
 
 class AssignmentDetailApi(APIView):
@@ -353,21 +384,12 @@ class AssignmentAcceptApi(APIView):
         summary="签收: acknowledge the assignment",
     )
     def post(self, request, assignment_id: int):
-        assignment = selectors.assignment_get(user=request.user, assignment_id=assignment_id)
+        assignment = _assignment(request, assignment_id)
         fields = _valid(VersionSerializer, request)
         services.assignment_accept(
             actor=request.user, assignment=assignment, expected_version=fields["version"]
         )
         return Response(_detail(request, assignment_id))
-
-
-def _photos_refused_as_a_whole(errors: dict) -> bool:
-    """More photos than the task (or EVIDENCE_MAX_PHOTOS_PER_SUBMISSION) allows, or photos sent as
-    text: the report is refused whatever the files hold, so none of them is worth decoding."""
-    return any(
-        isinstance(error, dict) and error.get("code") in ("too_many", "not_files")
-        for error in errors.get("photos", [])
-    )
 
 
 class AssignmentSubmissionsApi(APIView):
@@ -376,7 +398,7 @@ class AssignmentSubmissionsApi(APIView):
     def initial(self, request, *args, **kwargs):
         # Before authentication too: CSRF checks of session logins read the body.
         if request.method == "POST":
-            evidence_apis.refuse_oversized_body(request)
+            uploads.refuse_oversized_body(request)
         super().initial(request, *args, **kwargs)
 
     @extend_schema(
@@ -384,7 +406,9 @@ class AssignmentSubmissionsApi(APIView):
         summary="Reports of this assignment, newest first, with photos, flags and reviews",
     )
     def get(self, request, assignment_id: int):
-        rows = list(selectors.submission_list(user=request.user, assignment_id=assignment_id))
+        rows = selectors.submission_list(
+            user=request.user, assignment_id=assignment_id, grants=Grants.of_request(request)
+        )
         return Response(
             SubmissionOutputSerializer(rows, many=True, context=_evidence_context(request, rows)).data
         )
@@ -396,55 +420,37 @@ class AssignmentSubmissionsApi(APIView):
         },
         parameters=[
             OpenApiParameter(
-                "Idempotency-Key",
+                idempotency.HEADER,
                 str,
                 OpenApiParameter.HEADER,
-                description="Retry safely: the same key and request return the first response, nothing new is created.",
+                description="Retry safely: the same key and request return the first report, nothing new is created.",
             )
         ],
         responses={201: SubmissionOutputSerializer},
         summary="上报: submit a completion report with photos",
     )
     def post(self, request, assignment_id: int):
-        assignment = selectors.assignment_get(user=request.user, assignment_id=assignment_id)
+        assignment = _assignment(request, assignment_id)
         # Who may report is known before the body is: nobody else gets their photos parsed or decoded.
-        services.assignment_check_work(actor=request.user, assignment=assignment)
-        payload = evidence_apis.photo_request(request)
-
-        def fingerprint() -> str:
-            return idempotency.fingerprint(
-                method=request.method, path=request.path, fields=payload.fields, uploads=payload.uploads
-            )
-
-        def perform() -> Response:
-            context = {
-                "requirements": assignment.task.evidence_requirements,
-                "delegated": assignment.children_total > 0,  # type: ignore[attr-defined]  # a queryset annotation (selectors)
-                "photo_count": len(payload.uploads),
-            }
-            serializer = SubmissionInputSerializer(data=payload.fields, context=context)
-            valid = serializer.is_valid()
-            errors = {**({} if valid else serializer.errors), **payload.errors}
-            photos: list[evidence_services.InspectedPhoto]
-            photo_errors: list[dict[str, Any]]
-            if _photos_refused_as_a_whole(errors):  # whatever the files are: decoding them is wasted
-                photos, photo_errors = [], []
-            else:
-                photos, photo_errors = evidence_services.photos_inspect(uploads=payload.uploads)
-            if errors or photo_errors:
-                raise services.invalid_report(errors, photo_errors=photo_errors)
-            fields = dict(serializer.validated_data)
-            version = fields.pop("version")
-            submission = services.assignment_submit(
-                actor=request.user, assignment=assignment, expected_version=version, photos=photos, **fields
-            )
-            submission = selectors.submission_get(user=request.user, submission_id=submission.pk)
-            return Response(
-                SubmissionOutputSerializer(submission, context=_evidence_context(request, [submission])).data,
-                status=status.HTTP_201_CREATED,
-            )
-
-        return idempotency.idempotent(request, fingerprint=fingerprint, perform=perform)
+        services.assignment_submit_precheck(actor=request.user, assignment=assignment)
+        payload = uploads.photo_request(request)
+        outcome = services.submission_create(
+            actor=request.user,
+            assignment=assignment,
+            fields=payload.fields,
+            uploads=payload.uploads,
+            request_errors=payload.errors,
+            idempotency_key=request.headers.get(idempotency.HEADER),
+            endpoint=request.path,
+        )
+        submission = selectors.submission_get(user=request.user, submission_id=outcome.submission_id)
+        response = Response(
+            SubmissionOutputSerializer(submission, context=_evidence_context(request, [submission])).data,
+            status=status.HTTP_201_CREATED,
+        )
+        if outcome.replayed:
+            response[idempotency.REPLAYED_HEADER] = "true"
+        return response
 
 
 class AssignmentReviewApi(APIView):
@@ -454,8 +460,14 @@ class AssignmentReviewApi(APIView):
         summary="审核: approve or return a report",
     )
     def post(self, request, assignment_id: int):
-        assignment = selectors.assignment_get(user=request.user, assignment_id=assignment_id)
-        fields = _valid(ReviewInputSerializer, request)
+        assignment = _assignment(request, assignment_id)
+        fields = _valid(
+            ReviewInputSerializer,
+            request,
+            check=lambda values: services.review_errors(
+                decision=values.get("decision"), comment=values.get("comment"), rating=values.get("rating")
+            ),
+        )
         services.assignment_review(
             actor=request.user,
             assignment=assignment,
@@ -477,8 +489,17 @@ class AssignmentDelegateApi(APIView):
         summary="下派: pass the assignment on to units below",
     )
     def post(self, request, assignment_id: int):
-        assignment = selectors.assignment_get(user=request.user, assignment_id=assignment_id)
-        fields = _valid(DelegateInputSerializer, request)
+        assignment = _assignment(request, assignment_id)
+        fields = _valid(
+            DelegateInputSerializer,
+            request,
+            check=lambda values: services.delegation_errors(
+                actor=request.user,
+                assignment=assignment,
+                targets=values.get("targets"),
+                due_at=values.get("due_at"),
+            )[1],
+        )
         result = services.assignment_delegate(
             actor=request.user,
             assignment=assignment,
@@ -496,7 +517,7 @@ class AssignmentUrgeApi(APIView):
         summary="催办: press the unit to act",
     )
     def post(self, request, assignment_id: int):
-        assignment = selectors.assignment_get(user=request.user, assignment_id=assignment_id)
+        assignment = _assignment(request, assignment_id)
         event = services.assignment_urge(
             actor=request.user, assignment=assignment, **_valid(UrgeInputSerializer, request)
         )
@@ -509,5 +530,7 @@ class AssignmentEventsApi(APIView):
         summary="Every transition of the assignment, oldest first",
     )
     def get(self, request, assignment_id: int):
-        rows = selectors.assignment_events(user=request.user, assignment_id=assignment_id)
+        rows = selectors.assignment_events(
+            user=request.user, assignment_id=assignment_id, grants=Grants.of_request(request)
+        )
         return Response(AssignmentEventSerializer(rows, many=True).data)

@@ -2,6 +2,7 @@ import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from common.filters import StrictBooleanFilter
 from tasks.models import Assignment, PracticeTask
 from tasks.selectors import overdue_q
 
@@ -32,7 +33,7 @@ class AssignmentFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=Assignment.Status.choices, label=_("status (repeatable)")
     )
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("overdue"))
+    overdue = StrictBooleanFilter(method="filter_overdue", label=_("overdue"))
     due_after = django_filters.IsoDateTimeFilter(
         field_name="due_at", lookup_expr="gte", label=_("due at or after")
     )
@@ -40,7 +41,7 @@ class AssignmentFilter(django_filters.FilterSet):
         field_name="due_at", lookup_expr="lte", label=_("due at or before")
     )
     category = django_filters.NumberFilter(field_name="task__category_id", label=_("task category id"))
-    own = django_filters.BooleanFilter(method="filter_own", label=_("only the units I am a member of"))
+    own = StrictBooleanFilter(method="filter_own", label=_("only the units I am a member of"))
 
     class Meta:
         model = Assignment

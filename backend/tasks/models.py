@@ -195,6 +195,9 @@ class Assignment(TimeStampedModel):
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
     due_at = models.DateTimeField(_("due at"))
     version = models.PositiveIntegerField(_("version"), default=0)
+    # When the outcome became final: approved, or ended with its task (cancelled / closed). Scoring
+    # tells on time from late with it and the current report's time, without replaying events.
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
     current_submission = models.ForeignKey(
         "Submission",
         verbose_name=_("latest submission"),
@@ -272,6 +275,9 @@ class Submission(models.Model):
     latitude = latitude_field()
     longitude = longitude_field()
     created_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+    # A street's report made before all its communities were approved names those still open:
+    # [{"id", "name", "code", "status"}] as they stood when the report was made.
+    missing_units = models.JSONField(_("delegated units still open"), default=list, blank=True)
 
     decision = models.CharField(_("review decision"), max_length=10, choices=Decision.choices, blank=True)
     review_comment = models.TextField(_("review comment"), blank=True)

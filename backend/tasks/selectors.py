@@ -8,12 +8,12 @@ assignment: anyone who sees its unit. Everything else is 404.
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
 from django.db.models import (
     Count,
     Exists,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -24,9 +24,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from common.exceptions import Forbidden, NotFound, ValidationFailed
+from common.exceptions import NotFound, ValidationFailed
 from orgs.models import OrgUnit, User, level_key
-from orgs.scope import Action, can, unit_condition, units_for
+from orgs.rollup import Aggregate, subtree_rollup
+from orgs.scope import Action, Grants, unit_condition, units_for
 from tasks.models import (
     OPEN_STATUSES,
     Assignment,
@@ -125,11 +126,29 @@ def _child_count(**status_filter: Any) -> Coalesce:
     return Coalesce(Subquery(children, output_field=IntegerField()), Value(0))
 
 
-def assignment_list(*, user: User) -> QuerySet[Assignment]:
-    """The inbox: assignments of the units the user sees, soonest due first, with their children's rollup."""
+def assignment_list(*, user: User, grants: Grants | None = None) -> QuerySet[Assignment]:
+    """The inbox: assignments of the units the user sees, soonest due first, with their children's rollup.
+
+    Filtered by the literal tree ranges of the user's memberships (`Grants.unit_q`): a worker's inbox
+    is an index seek to their own unit's rows, not a walk over every assignment of a large task.
+    Everything the `actions` of a row read is loaded with it (tasks.policies).
+    """
+    grants = grants or Grants.of(user)
+    # The page's rows join only their unit; what else they show or decide on (the task with its
+    # category and issuer, the delegating assignment's unit, who made the current report) comes
+    # in one small query each for the page. A wide join would be planned and carried for every
+    # row the sort looks at, which is what made a street's page cost as much as the district's.
     return (
-        Assignment.objects.filter(unit_condition(user, Action.VIEW, prefix="unit"))
-        .select_related("task__category", "task__issuer_unit", "unit")
+        Assignment.objects.filter(grants.unit_q(Action.VIEW, "unit"))
+        .select_related("unit")
+        .prefetch_related(
+            Prefetch("task", queryset=PracticeTask.objects.select_related("category", "issuer_unit")),
+            Prefetch("parent", queryset=Assignment.objects.select_related("unit")),
+            Prefetch(
+                "current_submission",
+                queryset=Submission.objects.only("id", "assignment_id", "submitted_by_id"),
+            ),
+        )
         .annotate(children_total=_child_count(), children_approved=_child_count(status=Status.APPROVED))
         .order_by("due_at", "id")
     )
@@ -140,12 +159,18 @@ def overdue_q(now: datetime | None = None) -> Q:
     return Q(due_at__lt=now or timezone.now(), status__in=OPEN_STATUSES)
 
 
-def assignment_get(*, user: User, assignment_id: Any) -> Assignment:
+def assignment_get(*, user: User, assignment_id: Any, grants: Grants | None = None) -> Assignment:
     try:
         return (
-            assignment_list(user=user)
+            assignment_list(user=user, grants=grants)
+            .prefetch_related(None)  # one row: one query with everything joined
             .select_related(
-                "unit__parent", "current_submission__submitted_by", "current_submission__reviewed_by"
+                "task__category",
+                "task__issuer_unit",
+                "unit__parent",
+                "parent__unit",
+                "current_submission__submitted_by",
+                "current_submission__reviewed_by",
             )
             .get(pk=_int(assignment_id))
         )
@@ -153,44 +178,56 @@ def assignment_get(*, user: User, assignment_id: Any) -> Assignment:
         raise NotFound(_("Assignment not found, or you do not have access to it.")) from exc
 
 
-def assignment_rollup(*, assignment: Assignment) -> dict[str, Any]:
-    """Counts of the assignment's delegated children per status, overdue and completion rate: one query."""
-    counts = Assignment.objects.filter(parent=assignment).aggregate(
-        total=Count("id"),
-        overdue=Count("id", filter=overdue_q()),
-        **{status: Count("id", filter=Q(status=status)) for status in Status.values},
-    )
+def assignment_rollup(*, assignment: Assignment, children: list[Assignment]) -> dict[str, Any]:
+    """Counts of the delegated children the reader sees, per status, overdue, and the completion rate:
+    the same children the answer lists, so the counts always match the rows."""
+    now = timezone.now()
+    counts: dict[str, Any] = {
+        "total": len(children),
+        "overdue": sum(1 for child in children if child.status in OPEN_STATUSES and child.due_at < now),
+        **{status: sum(1 for child in children if child.status == status) for status in Status.values},
+    }
     counts["completion_rate"] = round(counts["approved"] / counts["total"], 4) if counts["total"] else None
     return counts
 
 
-def assignment_children(*, user: User, assignment: Assignment) -> QuerySet[Assignment]:
+def assignment_children(*, user: User, assignment: Assignment) -> list[Assignment]:
     """The delegated children with their latest reports (photos and flags included), so the unit
     above sees what was reported; only those the reader may see (a community moved to another
     street since the delegation is no longer the old street's to read)."""
-    return (
+    children = list(
         Assignment.objects.filter(parent=assignment)
         .filter(unit_condition(user, Action.VIEW, prefix="unit"))
-        .select_related("unit", "current_submission__submitted_by", "current_submission__reviewed_by")
+        .select_related("unit", "task", "current_submission__submitted_by", "current_submission__reviewed_by")
         .prefetch_related("current_submission__photos", "current_submission__flags")
         .order_by("unit__lft", "id")
     )
+    for child in children:
+        child.parent = assignment  # what the children's `actions` read, without a query each
+        child.children_total = child.children_approved = 0  # type: ignore[attr-defined]  # communities delegate no further
+        if child.current_submission is not None:
+            child.current_submission.assignment = child
+    return children
 
 
-def assignment_detail(*, user: User, assignment_id: Any) -> Assignment:
+def assignment_detail(*, user: User, assignment_id: Any, grants: Grants | None = None) -> Assignment:
     """One assignment as a reviewer reads it: its latest report with photos and flags, the rollup and
     the children's latest reports. A constant number of queries whatever the number of children."""
-    assignment = assignment_get(user=user, assignment_id=assignment_id)
+    assignment = assignment_get(user=user, assignment_id=assignment_id, grants=grants)
     if assignment.current_submission is not None:
         prefetch_related_objects([assignment.current_submission], "photos", "flags")
+        assignment.current_submission.assignment = assignment
+    children = assignment_children(user=user, assignment=assignment)
     # Read by AssignmentDetailSerializer; attributes of this result only, not model fields.
-    assignment.rollup = assignment_rollup(assignment=assignment)  # type: ignore[attr-defined]
-    assignment.child_list = list(assignment_children(user=user, assignment=assignment))  # type: ignore[attr-defined]
+    assignment.rollup = assignment_rollup(assignment=assignment, children=children)  # type: ignore[attr-defined]
+    assignment.child_list = children  # type: ignore[attr-defined]
     return assignment
 
 
-def assignment_events(*, user: User, assignment_id: Any) -> QuerySet[AssignmentEvent]:
-    assignment = assignment_get(user=user, assignment_id=assignment_id)
+def assignment_events(
+    *, user: User, assignment_id: Any, grants: Grants | None = None
+) -> QuerySet[AssignmentEvent]:
+    assignment = assignment_get(user=user, assignment_id=assignment_id, grants=grants)
     return assignment.events.select_related("actor").order_by("created_at", "id")
 
 
@@ -198,17 +235,24 @@ def _with_evidence(submissions: QuerySet[Submission]) -> QuerySet[Submission]:
     return submissions.select_related("submitted_by", "reviewed_by").prefetch_related("photos", "flags")
 
 
-def submission_list(*, user: User, assignment_id: Any) -> QuerySet[Submission]:
+def submission_list(*, user: User, assignment_id: Any, grants: Grants | None = None) -> list[Submission]:
     """The report history, newest first, each with its photos, flags and review: four queries."""
-    assignment = assignment_get(user=user, assignment_id=assignment_id)
-    return _with_evidence(assignment.submissions.all()).order_by("-created_at", "-id")
+    assignment = assignment_get(user=user, assignment_id=assignment_id, grants=grants)
+    submissions = list(_with_evidence(assignment.submissions.all()).order_by("-created_at", "-id"))
+    for submission in submissions:
+        submission.assignment = assignment  # what the reports' `actions` read
+    return submissions
 
 
 def submission_get(*, user: User, submission_id: Any) -> Submission:
     try:
-        return _with_evidence(
-            Submission.objects.filter(unit_condition(user, Action.VIEW, prefix="assignment__unit"))
-        ).get(pk=_int(submission_id))
+        return (
+            _with_evidence(
+                Submission.objects.filter(unit_condition(user, Action.VIEW, prefix="assignment__unit"))
+            )
+            .select_related("assignment__unit", "assignment__parent__unit", "assignment__task")
+            .get(pk=_int(submission_id))
+        )
     except Submission.DoesNotExist as exc:
         raise NotFound(_("Report not found, or you do not have access to it.")) from exc
 
@@ -216,13 +260,30 @@ def submission_get(*, user: User, submission_id: Any) -> Submission:
 # Progress -----------------------------------------------------------------------------------------
 
 
+def _progress_root(*, user: User, issuer: OrgUnit, unit_id: Any) -> OrgUnit:
+    """The unit whose subtree the progress shows: `unit_id` when given, the issuer when the reader sees
+    it, else the reader's own highest unit inside the issuer's subtree (a street officer sees their
+    street's part of a district task without having to ask for it)."""
+    inside_issuer = units_for(user, Action.VIEW).filter(
+        tree_id=issuer.tree_id, lft__gte=issuer.lft, rght__lte=issuer.rght
+    )
+    if unit_id is not None:
+        root = inside_issuer.filter(pk=_int(unit_id)).select_related("parent").first()
+    else:
+        root = inside_issuer.select_related("parent").order_by("level", "lft").first()
+    if root is None:
+        raise NotFound(
+            _("That unit is not in this task's part of the tree, or you do not have access to it.")
+        )
+    return root
+
+
 def task_progress(*, user: User, task_id: Any, depth: int = 1, unit_id: Any = None) -> dict[str, Any]:
     """Per unit of the subtree (down to `depth` levels below the root): assignments per status below it.
 
-    The root is the issuing unit, or `unit_id` inside its subtree for those who see only a part of
-    the tree. One aggregate statement: each unit of the window joins the units of its lft/rght
-    range, and those join this task's assignments through the (task, unit) index. Never a query per
-    unit.
+    The root is the issuing unit, or for those who see only a part of the tree their own part
+    (`unit_id` picks another unit inside it). One aggregate statement over the tree
+    (orgs.rollup.subtree_rollup), never a query per unit.
     """
     try:
         task = _visible_tasks(user).select_related("issuer_unit").get(pk=_int(task_id))
@@ -233,56 +294,28 @@ def task_progress(*, user: User, task_id: Any, depth: int = 1, unit_id: Any = No
             _("depth must be from 0 to %(max)s.") % {"max": MAX_PROGRESS_DEPTH},
             {"depth": [_("Out of range.")]},
         )
-    issuer = task.issuer_unit
-    if unit_id is None:
-        root = issuer
-        if not can(user, Action.VIEW, root):
-            raise Forbidden(
-                _(
-                    "You see this task through your own units only: add ?unit=<id of your unit> to see their progress."
-                )
-            )
-    else:
-        root = (
-            units_for(user, Action.VIEW)
-            .filter(pk=_int(unit_id), tree_id=issuer.tree_id, lft__gte=issuer.lft, rght__lte=issuer.rght)
-            .first()
-        )
-        if root is None:
-            raise NotFound(
-                _("That unit is not in this task's part of the tree, or you do not have access to it.")
-            )
-
+    root = _progress_root(user=user, issuer=task.issuer_unit, unit_id=unit_id)
     statuses = list(Status.values)
     open_marks = ",".join(["%s"] * len(OPEN_STATUSES))
-    per_status = ", ".join(f"COUNT(a.id) FILTER (WHERE a.status = %s) AS s_{status}" for status in statuses)
-    unit_table = OrgUnit._meta.db_table
-    table = Assignment._meta.db_table
-    sql = (
-        f"SELECT u.id, u.name, u.code, u.level, u.parent_id, COUNT(a.id) AS total, {per_status}, "  # noqa: S608
-        f"COUNT(a.id) FILTER (WHERE a.status IN ({open_marks}) AND a.due_at < %s) AS overdue, "
-        f"MAX(CASE WHEN a.unit_id = u.id THEN a.status END) AS own_status "
-        f"FROM {unit_table} u "
-        f"LEFT JOIN {unit_table} d ON d.tree_id = u.tree_id AND d.lft >= u.lft AND d.lft < u.rght "
-        f"LEFT JOIN {table} a ON a.task_id = %s AND a.unit_id = d.id "
-        f"WHERE u.tree_id = %s AND u.lft >= %s AND u.rght <= %s AND u.level <= %s "
-        f"GROUP BY u.id, u.name, u.code, u.level, u.parent_id, u.lft ORDER BY u.lft"
+    rows = subtree_rollup(
+        root=root,
+        depth=depth,
+        rows_sql=f"SELECT unit_id, status, due_at FROM {Assignment._meta.db_table} WHERE task_id = %s",  # noqa: S608
+        rows_params=[task.pk],
+        aggregates=[
+            Aggregate("total", "COUNT(r.unit_id)"),
+            *(
+                Aggregate(f"s_{status}", "COUNT(r.unit_id) FILTER (WHERE r.status = %s)", [status])
+                for status in statuses
+            ),
+            Aggregate(
+                "overdue",
+                f"COUNT(r.unit_id) FILTER (WHERE r.status IN ({open_marks}) AND r.due_at < %s)",
+                [*OPEN_STATUSES, timezone.now()],
+            ),
+            Aggregate("own_status", "MAX(CASE WHEN r.unit_id = u.id THEN r.status END)"),
+        ],
     )
-    params = [
-        *statuses,
-        *OPEN_STATUSES,
-        connection.ops.adapt_datetimefield_value(timezone.now()),
-        task.pk,
-        root.tree_id,
-        root.lft,
-        root.rght,
-        root.level + depth,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        columns = [col[0] for col in cursor.description]
-        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-
     units = []
     for row in rows:
         counts = {status: row[f"s_{status}"] for status in statuses}
@@ -292,7 +325,7 @@ def task_progress(*, user: User, task_id: Any, depth: int = 1, unit_id: Any = No
                 "name": row["name"],
                 "code": row["code"],
                 "level": level_key(row["level"]),
-                "parent": row["parent_id"] if row["id"] != root.pk else None,
+                "parent": row["parent_id"],
                 "own_status": row["own_status"],
                 "total": row["total"],
                 **counts,
@@ -305,9 +338,20 @@ def task_progress(*, user: User, task_id: Any, depth: int = 1, unit_id: Any = No
         for key, value in units[0].items()
         if key not in ("id", "name", "code", "level", "parent", "own_status")
     }
+    parent = root.parent
     return {
         "task": task.pk,
-        "root": {"id": root.pk, "name": root.name, "code": root.code, "level": level_key(root.level)},
+        "root": {
+            "id": root.pk,
+            "name": root.name,
+            "code": root.code,
+            "level": level_key(root.level),
+            "parent": (
+                {"id": parent.pk, "name": parent.name, "code": parent.code, "level": level_key(parent.level)}
+                if parent is not None
+                else None
+            ),
+        },
         "depth": depth,
         "totals": totals,
         "units": units,

@@ -1,17 +1,18 @@
-"""Input parsing and output shapes. No business rules here: those live in tasks.services."""
+"""Input parsing and output shapes. No business rules here: who may do what is tasks.policies, what
+is valid is tasks.services (and tasks.requirements); these only read types and shape answers."""
 
-from collections.abc import Mapping
 from typing import Any
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.fields import SkipField
 
+from common.serializers import LocalDateTimeField, StrictSerializer, display_field
 from evidence.serializers import FlagSerializer, PhotoSerializer, evidence_of
+from orgs.scope import Grants
 from orgs.serializers import UnitBriefSerializer
-from tasks import services
+from tasks import policies
 from tasks.models import (
     Assignment,
     AssignmentEvent,
@@ -21,32 +22,33 @@ from tasks.models import (
     TaskCategory,
     TaskEvent,
 )
+from tasks.requirements import REPORT_FIELDS
 
-READ_ONLY_HINTS = {
+READ_ONLY_HINTS: dict[str, Any] = {
     "status": _(
         "The status changes through /publish/, /cancel/ and /close/ (tasks) or the workflow actions (assignments)."
     ),
 }
 
 
-class StrictSerializer(serializers.Serializer):
-    """Rejects fields the caller may not set (status, author, ...) instead of silently dropping them."""
+class InputSerializer(StrictSerializer):
+    unknown_field_hints = READ_ONLY_HINTS
 
-    def to_internal_value(self, data):
-        unknown = {}
-        if isinstance(data, Mapping):
-            unknown = {
-                name: [READ_ONLY_HINTS.get(name, _("This field cannot be set here."))]
-                for name in sorted(set(data) - set(self.fields))
-            }
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-            raise serializers.ValidationError({**detail, **unknown}) from exc
-        if unknown:
-            raise serializers.ValidationError(unknown)
-        return value
+
+def grants_in(context: dict) -> Grants:
+    """The reader's memberships, loaded once per response (the view puts them in the context)."""
+    grants = context.get("grants")
+    if grants is None:
+        grants = context["grants"] = Grants.of(context["request"].user)
+    return grants
+
+
+def actions_field(actions: Any, help_text: Any) -> Any:
+    return extend_schema_field(
+        serializers.ListField(
+            child=serializers.ChoiceField(choices=policies.choices(actions)), help_text=help_text
+        )
+    )
 
 
 # Shared shapes ------------------------------------------------------------------------------------
@@ -67,7 +69,7 @@ class CategorySerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name", "name_en", "sort_order", "is_active"]
 
 
-class CategoryCreateSerializer(StrictSerializer):
+class CategoryCreateSerializer(InputSerializer):
     code = serializers.SlugField(max_length=40)
     name = serializers.CharField(max_length=50)
     name_en = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
@@ -75,7 +77,7 @@ class CategoryCreateSerializer(StrictSerializer):
     is_active = serializers.BooleanField(required=False, default=True)
 
 
-class CategoryUpdateSerializer(StrictSerializer):
+class CategoryUpdateSerializer(InputSerializer):
     name = serializers.CharField(max_length=50, required=False)
     name_en = serializers.CharField(max_length=80, required=False, allow_blank=True)
     sort_order = serializers.IntegerField(min_value=0, max_value=32767, required=False)
@@ -101,6 +103,8 @@ class TaskOutputSerializer(serializers.ModelSerializer):
     issuer_unit = UnitBriefSerializer(read_only=True)
     author = UserBriefSerializer(read_only=True, allow_null=True)
     attachments = AttachmentSerializer(many=True, read_only=True)
+    status_display = display_field("status")
+    actions = serializers.SerializerMethodField()
 
     class Meta:
         model = PracticeTask
@@ -117,12 +121,20 @@ class TaskOutputSerializer(serializers.ModelSerializer):
             "evidence_requirements",
             "targets",
             "status",
+            "status_display",
             "published_at",
             "ended_at",
             "attachments",
+            "actions",
             "created_at",
             "updated_at",
         ]
+
+    @actions_field(
+        policies.TaskAction, _("What you may do with this task now: edit, publish, cancel, close.")
+    )
+    def get_actions(self, obj: PracticeTask) -> list[str]:
+        return policies.task_actions(grants_in(self.context), obj)
 
 
 class _CategoryField(serializers.PrimaryKeyRelatedField):
@@ -132,44 +144,47 @@ class _CategoryField(serializers.PrimaryKeyRelatedField):
     }
 
 
-class TaskCreateSerializer(StrictSerializer):
+class TaskCreateSerializer(InputSerializer):
     issuer_unit = serializers.IntegerField(
         help_text=_("The issuing unit: one where you are an administrator or officer.")
     )
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     category = _CategoryField(queryset=TaskCategory.objects.all())
-    starts_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    due_at = serializers.DateTimeField()
+    starts_at = LocalDateTimeField(date_means="start", required=False, allow_null=True, default=None)
+    due_at = LocalDateTimeField(help_text=_("A date alone means the end of that day (Asia/Shanghai)."))
     points = serializers.IntegerField(min_value=0, max_value=1000, required=False, default=10)
     evidence_requirements = serializers.JSONField(required=False, default=dict)
     targets = serializers.JSONField(required=False, default=list)  # type: ignore[arg-type]  # stubs: mapping defaults only
 
 
-class TaskUpdateSerializer(StrictSerializer):
+class TaskUpdateSerializer(InputSerializer):
     title = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     category = _CategoryField(queryset=TaskCategory.objects.all(), required=False)
-    starts_at = serializers.DateTimeField(required=False)
-    due_at = serializers.DateTimeField(required=False)
+    starts_at = LocalDateTimeField(date_means="start", required=False)
+    due_at = LocalDateTimeField(
+        required=False, help_text=_("A date alone means the end of that day (Asia/Shanghai).")
+    )
     points = serializers.IntegerField(min_value=0, max_value=1000, required=False)
     evidence_requirements = serializers.JSONField(required=False)
     targets = serializers.JSONField(required=False)
 
 
-class TaskEndSerializer(StrictSerializer):
+class TaskEndSerializer(InputSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
 
 
 class TaskEventSerializer(serializers.ModelSerializer):
     actor = UserBriefSerializer(read_only=True, allow_null=True)
+    verb_display = display_field("verb")
 
     class Meta:
         model = TaskEvent
-        fields = ["id", "verb", "actor", "data", "created_at"]
+        fields = ["id", "verb", "verb_display", "actor", "data", "created_at"]
 
 
-class AttachmentUploadSerializer(serializers.Serializer):
+class AttachmentUploadSerializer(InputSerializer):
     file = serializers.FileField(allow_empty_file=False)
 
 
@@ -179,6 +194,7 @@ class AttachmentUploadSerializer(serializers.Serializer):
 class TaskBriefSerializer(serializers.ModelSerializer):
     category = serializers.CharField(source="category.name", read_only=True)
     issuer_unit = UnitBriefSerializer(read_only=True)
+    status_display = display_field("status")
 
     class Meta:
         model = PracticeTask
@@ -189,6 +205,7 @@ class TaskBriefSerializer(serializers.ModelSerializer):
             "issuer_unit",
             "points",
             "status",
+            "status_display",
             "due_at",
             "evidence_requirements",
         ]
@@ -203,35 +220,40 @@ class SubmissionOutputSerializer(serializers.ModelSerializer):
 
     submitted_by = UserBriefSerializer(read_only=True, allow_null=True)
     reviewed_by = UserBriefSerializer(read_only=True, allow_null=True)
+    decision_display = display_field("decision")
     photos = serializers.SerializerMethodField()
     flags = serializers.SerializerMethodField(
         help_text=_("Flags about the report itself; each photo carries its own.")
     )
+    missing_units = serializers.JSONField(
+        read_only=True,
+        help_text=_("A report made before every delegated unit was approved names those still open."),
+    )
+    actions = serializers.SerializerMethodField()
 
     class Meta:
         model = Submission
         fields = [
             "id",
             "assignment",
-            "summary",
-            "held_at",
-            "ended_at",
-            "participants",
-            "volunteers",
-            "volunteer_hours",
-            "location_text",
-            "latitude",
-            "longitude",
+            *REPORT_FIELDS,
+            "missing_units",
             "submitted_by",
             "created_at",
             "decision",
+            "decision_display",
             "review_comment",
             "rating",
             "reviewed_by",
             "reviewed_at",
             "photos",
             "flags",
+            "actions",
         ]
+
+    @actions_field(policies.SubmissionAction, _("What you may do with this report now: review."))
+    def get_actions(self, obj: Submission) -> list[str]:
+        return policies.submission_actions(grants_in(self.context), obj)
 
     def _evidence(self, obj: Submission) -> dict:
         cache = self.context.setdefault("_evidence", {})
@@ -248,11 +270,23 @@ class SubmissionOutputSerializer(serializers.ModelSerializer):
         return self._evidence(obj)["flags"]
 
 
-class AssignmentOutputSerializer(serializers.ModelSerializer):
+class AssignmentActionsMixin(serializers.Serializer):
+    actions = serializers.SerializerMethodField()
+
+    @actions_field(
+        policies.AssignmentAction,
+        _("What you may do with this assignment now: accept, submit, delegate, review, urge."),
+    )
+    def get_actions(self, obj: Assignment) -> list[str]:
+        return policies.assignment_actions(grants_in(self.context), obj)
+
+
+class AssignmentOutputSerializer(AssignmentActionsMixin, serializers.ModelSerializer):
     """An inbox item."""
 
     task = TaskBriefSerializer(read_only=True)
     unit = UnitBriefSerializer(read_only=True)
+    status_display = display_field("status")
     is_overdue = serializers.BooleanField(read_only=True)
     children_total = serializers.IntegerField(read_only=True, help_text=_("Delegated child assignments."))
     children_approved = serializers.IntegerField(read_only=True)
@@ -265,24 +299,39 @@ class AssignmentOutputSerializer(serializers.ModelSerializer):
             "unit",
             "parent",
             "status",
+            "status_display",
             "due_at",
             "is_overdue",
+            "settled_at",
             "version",
             "children_total",
             "children_approved",
+            "actions",
             "created_at",
             "updated_at",
         ]
 
 
-class AssignmentChildSerializer(serializers.ModelSerializer):
+class AssignmentChildSerializer(AssignmentActionsMixin, serializers.ModelSerializer):
     unit = UnitBriefSerializer(read_only=True)
+    status_display = display_field("status")
     is_overdue = serializers.BooleanField(read_only=True)
     current_submission = SubmissionOutputSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Assignment
-        fields = ["id", "unit", "status", "due_at", "is_overdue", "version", "current_submission"]
+        fields = [
+            "id",
+            "unit",
+            "status",
+            "status_display",
+            "due_at",
+            "is_overdue",
+            "settled_at",
+            "version",
+            "current_submission",
+            "actions",
+        ]
 
 
 class AssignmentDetailSerializer(AssignmentOutputSerializer):
@@ -298,13 +347,28 @@ class AssignmentDetailSerializer(AssignmentOutputSerializer):
 
 class AssignmentEventSerializer(serializers.ModelSerializer):
     actor = UserBriefSerializer(read_only=True, allow_null=True)
+    verb_display = display_field("verb")
+    from_status_display = display_field("from_status")
+    to_status_display = display_field("to_status")
 
     class Meta:
         model = AssignmentEvent
-        fields = ["id", "verb", "from_status", "to_status", "actor", "comment", "data", "created_at"]
+        fields = [
+            "id",
+            "verb",
+            "verb_display",
+            "from_status",
+            "from_status_display",
+            "to_status",
+            "to_status_display",
+            "actor",
+            "comment",
+            "data",
+            "created_at",
+        ]
 
 
-class VersionSerializer(StrictSerializer):
+class VersionSerializer(InputSerializer):
     version = serializers.IntegerField(
         required=False,
         allow_null=True,
@@ -314,12 +378,21 @@ class VersionSerializer(StrictSerializer):
 
 
 class SubmissionInputSerializer(VersionSerializer):
-    """Types here; the task's requirements are applied by the same rule the service applies, so one
-    400 lists every missing or invalid field at once."""
+    """The report's fields by type; the task's requirements are judged by the submission service
+    (tasks.services.submission), which also names fields that could not be read here."""
+
+    unknown_field_hints = {
+        **READ_ONLY_HINTS,
+        "photos": {
+            "code": "not_files",
+            "message": _("Attach photos as files in the field “photos” of a multipart/form-data request."),
+        },
+    }
 
     summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
-    held_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    ended_at = serializers.DateTimeField(
+    held_at = LocalDateTimeField(date_means="start", required=False, allow_null=True, default=None)
+    ended_at = LocalDateTimeField(
+        date_means="end",
         required=False,
         allow_null=True,
         default=None,
@@ -354,42 +427,6 @@ class SubmissionInputSerializer(VersionSerializer):
         max_value=180,
     )
 
-    def to_internal_value(self, data):
-        errors: dict[str, Any] = {}
-        if isinstance(data, Mapping):
-            for name in sorted(set(data) - set(self.fields)):
-                errors[name] = [_("This field cannot be set here.")]
-            if "photos" in data:  # sent as JSON or as a text field rather than as files
-                errors["photos"] = [
-                    {
-                        "code": "not_files",
-                        "message": _(
-                            "Attach photos as files in the field “photos” of a multipart/form-data request."
-                        ),
-                    }
-                ]
-        else:
-            raise serializers.ValidationError({"non_field_errors": [_("Send a JSON object.")]})
-        values: dict[str, Any] = {}
-        for field in self._writable_fields:
-            try:
-                values[field.source] = field.run_validation(field.get_value(data))
-            except serializers.ValidationError as exc:
-                errors[field.field_name] = exc.detail
-            except SkipField:
-                continue
-        requirement_errors = services.submission_errors(
-            requirements=self.context["requirements"],
-            values=values,
-            delegated=self.context["delegated"],
-            photo_count=self.context.get("photo_count", 0),
-        )
-        for name, messages in requirement_errors.items():
-            errors.setdefault(name, messages)
-        if errors:
-            raise serializers.ValidationError(errors)
-        return values
-
 
 class SubmissionMultipartSerializer(SubmissionInputSerializer):
     """The multipart form of a report (documentation only): the same fields plus the photo files."""
@@ -409,22 +446,11 @@ class ReviewInputSerializer(VersionSerializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
     rating = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=5)
 
-    def validate(self, attrs):
-        errors = {}
-        if attrs["decision"] == Submission.Decision.RETURN:
-            if not attrs["comment"].strip():
-                errors["comment"] = [_("Say what must be corrected when returning a report.")]
-            if attrs["rating"] is not None:
-                errors["rating"] = [_("A rating goes with an approval; leave it out when returning.")]
-        if errors:
-            raise serializers.ValidationError(errors)
-        return attrs
-
 
 class DelegateInputSerializer(VersionSerializer):
     targets = serializers.JSONField()
-    due_at = serializers.DateTimeField()
+    due_at = LocalDateTimeField(help_text=_("A date alone means the end of that day (Asia/Shanghai)."))
 
 
-class UrgeInputSerializer(StrictSerializer):
+class UrgeInputSerializer(InputSerializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)

@@ -8,12 +8,13 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from evidence import idempotency
-from evidence.models import IdempotentRequest, Photo
+from common import idempotency
+from common.models import IdempotentRequest
+from evidence.models import Photo
 from tasks.models import Submission
 from tests.conftest import login
 from tests.evidence.helpers import evidence_task, exif_now, photo, post_report, stored_files, upload
-from tests.tasks.helpers import assignment_of, report
+from tests.tasks.helpers import assignment_of, published_task, report, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -89,27 +90,19 @@ def test_a_failed_request_keeps_no_key_so_the_corrected_retry_goes_through(api, 
     assert "Idempotent-Replayed" not in fixed
 
 
-@pytest.mark.parametrize("failing", ["shaping the response", "storing it on the key"])
-def test_a_failure_after_the_report_was_written_takes_its_files_back(
-    api, people, c1, media, the_photo, monkeypatch, failing
+def test_a_failure_while_keeping_the_outcome_takes_the_report_and_its_files_back(
+    api, people, c1, media, the_photo, monkeypatch
 ):
-    """The report's own transaction has ended when the response is shaped and kept on the key row;
-    a failure there (or at the commit) must still leave neither rows nor files."""
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("database went away")
-
+    """The outcome is kept on the key row in the report's own transaction; a failure there (or at the
+    commit) must leave neither rows nor files."""
     save = IdempotentRequest.save
 
     def response_not_saved(record, *args, **kwargs):
         if "response" in kwargs.get("update_fields", ()):  # the key row itself is written first
-            broken()
+            raise RuntimeError("database went away")
         return save(record, *args, **kwargs)
 
-    if failing == "shaping the response":
-        monkeypatch.setattr("tasks.apis.SubmissionOutputSerializer", broken)
-    else:
-        monkeypatch.setattr(IdempotentRequest, "save", response_not_saved)
+    monkeypatch.setattr(IdempotentRequest, "save", response_not_saved)
     login(api, people["community_worker"])
     with pytest.raises(RuntimeError):
         post_report(
@@ -121,21 +114,46 @@ def test_a_failure_after_the_report_was_written_takes_its_files_back(
     assert stored_files(media) == []
 
 
-def test_a_refusal_returned_by_the_work_takes_its_files_back(rf, people, media):
-    """`idempotent` keeps only successes; a non-2xx answer rolls back, and the files go too."""
-    from rest_framework.response import Response
+def test_a_response_lost_after_the_commit_is_found_again_by_the_retry(
+    api, people, c1, media, the_photo, monkeypatch
+):
+    """The report is committed before its answer is written; if writing the answer fails (the
+    connection drops, the process dies), the retry with the same key gets that report, not a second."""
 
+    def broken(*args, **kwargs):
+        raise RuntimeError("connection reset")
+
+    login(api, people["community_worker"])
+    with monkeypatch.context() as patched:
+        patched.setattr("tasks.apis.SubmissionOutputSerializer", broken)
+        with pytest.raises(RuntimeError):
+            post_report(api, c1, [_photo(the_photo)], key="lost-answer", held_at=HELD_AT)
+    assert Submission.objects.filter(assignment=c1).count() == 1
+    retry = post_report(api, c1, [_photo(the_photo)], key="lost-answer", held_at=HELD_AT)
+    assert retry.status_code == 201
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json()["id"] == Submission.objects.get(assignment=c1).pk
+    assert Submission.objects.filter(assignment=c1).count() == 1
+    assert Photo.objects.count() == 1
+
+
+def test_a_refusal_raised_by_the_work_takes_its_files_back(people, media):
+    """`run_once` keeps only successes: a refusal rolls back the key, and the files go too."""
+    from common.exceptions import Conflict
     from evidence import storage
-
-    request = rf.post("/api/v1/anything/", HTTP_IDEMPOTENCY_KEY="refused")
-    request.user = people["community_worker"]
 
     def perform():
         storage.save("evidence/originals/2026/01/01/" + "0" * 32 + ".jpg", b"bytes")
-        return Response({"message": "no"}, status=409)
+        raise Conflict("no")
 
-    response = idempotency.idempotent(request, fingerprint=lambda: "digest", perform=perform)
-    assert response.status_code == 409
+    with pytest.raises(Conflict):
+        idempotency.run_once(
+            user=people["community_worker"],
+            key="refused",
+            endpoint="POST /api/v1/anything/",
+            fingerprint=lambda: "digest",
+            perform=perform,
+        )
     assert not IdempotentRequest.objects.exists()
     assert stored_files(media) == []
 
@@ -178,6 +196,9 @@ def test_a_retry_while_the_first_is_still_running(api, world, people, media, mon
     task = evidence_task(people["district_officer"], world["A"], [{"unit": world["C1"].pk}])
     c1 = assignment_of(task, world["C1"])
     user = people["community_worker"]
+    # The report the first request made (committed with its key below).
+    other_task = published_task(people["district_officer"], world["A"], [{"unit": world["C1"].pk}])
+    first_report = submit(assignment_of(other_task, world["C1"]), user)
     login(api, user)
     key = "in-flight"
     data = photo(1, exif=exif_now()).read()
@@ -201,9 +222,9 @@ def test_a_retry_while_the_first_is_still_running(api, world, people, media, mon
     )
     with psycopg.connect(url) as other:
         other.execute(
-            "INSERT INTO evidence_idempotentrequest (user_id, key, endpoint, fingerprint, status_code, response, created_at) "
-            "VALUES (%s, %s, %s, %s, 201, %s, now())",
-            [user.pk, key, f"POST {request_path}", digest, '{"id": 12345, "replayed": "from the first"}'],
+            "INSERT INTO common_idempotentrequest (user_id, key, endpoint, fingerprint, response, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, now())",
+            [user.pk, key, f"POST {request_path}", digest, f'{{"submission": {first_report.pk}}}'],
         )
         waiting = post_report(api, c1, [upload("IMG_0001.jpg", data)], key=key, held_at=HELD_AT)
         assert waiting.status_code == 409
@@ -230,5 +251,5 @@ def test_a_retry_while_the_first_is_still_running(api, world, people, media, mon
     replayed = result["response"]
     assert replayed.status_code == 201
     assert replayed["Idempotent-Replayed"] == "true"
-    assert replayed.json() == {"id": 12345, "replayed": "from the first"}
-    assert not Submission.objects.exists()
+    assert replayed.json()["id"] == first_report.pk
+    assert not Submission.objects.filter(assignment=c1).exists()

@@ -47,11 +47,12 @@ def snapshot() -> dict:
 
 @pytest.fixture(scope="class")
 def _demo_loaded(django_db_setup, django_db_blocker):
-    """The demo district, loaded once for the tests of TestTheLoadedDemo (thousands of queries); each
-    test's changes are undone after it."""
+    """The tree and the accounts, loaded once for the tests of TestTheLoadedDemo (thousands of queries);
+    each test's changes are undone after it. The month of tasks has its own tests
+    (tests/web/test_demo_month.py)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("DEMO_PASSWORD", raising=False)
-        yield from made_once_for_the_scope(django_db_blocker, load_demo)
+        yield from made_once_for_the_scope(django_db_blocker, lambda: load_demo("--skip-month"))
 
 
 @pytest.fixture
@@ -134,18 +135,18 @@ class TestTheLoadedDemo:
     def test_running_it_twice_changes_nothing(self, demo):
         before = snapshot()
 
-        output = load_demo()
+        output = load_demo("--skip-month")
 
         assert snapshot() == before
         assert "0 created" in output
 
     def test_an_explicit_demo_password_opens_every_existing_account(self, demo, monkeypatch):
         monkeypatch.delenv("DEMO_PASSWORD", raising=False)
-        load_demo()  # a plain re-run keeps the passwords people may have changed
+        load_demo("--skip-month")  # a plain re-run keeps the passwords people may have changed
         assert authenticate(username="inspector", password=demo_data.DEFAULT_PASSWORD) is not None
 
         monkeypatch.setenv("DEMO_PASSWORD", "changed-Secret-42")
-        load_demo()
+        load_demo("--skip-month")
 
         assert authenticate(username="inspector", password="changed-Secret-42") is not None
         assert authenticate(username="admin", password="changed-Secret-42") is not None
@@ -154,7 +155,7 @@ class TestTheLoadedDemo:
 def test_demo_password_comes_from_the_environment(db, monkeypatch):
     monkeypatch.setenv("DEMO_PASSWORD", "another-Secret-42")
 
-    output = load_demo()
+    output = load_demo("--skip-month")
 
     assert authenticate(username="street_qinlinglu", password="another-Secret-42") is not None
     assert authenticate(username="street_qinlinglu", password=demo_data.DEFAULT_PASSWORD) is None
@@ -258,6 +259,7 @@ def test_serve_demo_runs_web_worker_and_beat_and_stops_them_all(throwaway_databa
     pids = [int(pid) for pid in re.findall(r"Celery (?:worker|beat): pid (\d+)", output)]
     assert len(pids) == 2, output
     assert f"http://127.0.0.1:{port}/admin/" in output
+    assert f"http://127.0.0.1:{port}/\n" in output  # the web app
     assert "Stopped Celery worker" in output and "Stopped Celery beat" in output
     time.sleep(0.2)
     assert not [pid for pid in pids if _alive(pid)], "a Celery child survived serve_demo"

@@ -32,7 +32,7 @@ MATRIX = {
     "task publish": [200, 200, 403, 403, 403, 403, 404],
     "draft publish": [200, 200, 404, 404, 404, 404, 404],
     "task close": [200, 200, 403, 403, 403, 403, 404],
-    "task progress": [200, 200, 403, 403, 403, 403, 404],
+    "task progress": [200, 200, 200, 200, 200, 200, 404],  # below the issuer: their own part
     "street progress": [200, 200, 200, 200, 200, 404, 404],
     "create from S1": [201, 201, 201, 201, 403, 400, 400],
     "assignment detail C1": [200, 200, 200, 200, 200, 200, 404],

@@ -97,7 +97,7 @@ def test_other_files_are_refused(api, people, task, name, content, settings, tmp
 
 def test_files_over_the_limit_are_refused(api, people, task, monkeypatch, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    monkeypatch.setattr(services, "TASK_ATTACHMENT_MAX_BYTES", 1024)
+    settings.TASK_ATTACHMENT_MAX_BYTES = 1024
     login(api, people["district_officer"])
     response = _upload(api, task, "big.pdf", PDF + b"0" * 2048)
     assert response.status_code == 413
@@ -164,7 +164,7 @@ def test_an_oversized_declared_length_is_413_before_the_body_is_read(
     api, people, task, settings, tmp_path, monkeypatch
 ):
     settings.MEDIA_ROOT = tmp_path
-    monkeypatch.setattr(services, "TASK_ATTACHMENT_MAX_BYTES", 1024 * 1024)
+    settings.TASK_ATTACHMENT_MAX_BYTES = 1024 * 1024
     monkeypatch.setattr("rest_framework.parsers.MultiPartParser.parse", _must_not_parse)
     login(api, people["district_officer"])
     big = PDF + b"0" * (1024 * 1024 + 80 * 1024)  # beyond the limit and the room for the form around it
@@ -184,7 +184,7 @@ def test_a_file_just_under_the_limit_still_fits_with_its_form(
     api, people, task, settings, tmp_path, monkeypatch
 ):
     settings.MEDIA_ROOT = tmp_path
-    monkeypatch.setattr(services, "TASK_ATTACHMENT_MAX_BYTES", 1024 * 1024)
+    settings.TASK_ATTACHMENT_MAX_BYTES = 1024 * 1024
     login(api, people["district_officer"])
     exact = PDF + b"0" * (1024 * 1024 - len(PDF))
     response = _upload(api, task, "通知" * 60 + ".pdf", exact)  # a long name in the part header

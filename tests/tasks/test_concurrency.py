@@ -5,6 +5,7 @@ import threading
 import pytest
 from django.db import close_old_connections, connection
 
+from common.exceptions import Conflict
 from orgs.models import Role
 from tasks import services
 from tasks.models import Assignment, AssignmentEvent, Submission
@@ -64,7 +65,7 @@ def test_two_officers_reviewing_at_once_exactly_one_wins(world, people):
                 ),
             ]
         )
-        conflicts = [o for o in outcomes if isinstance(o, services.Conflict)]
+        conflicts = [o for o in outcomes if isinstance(o, Conflict)]
         wins = [o for o in outcomes if isinstance(o, Assignment)]
         assert (len(wins), len(conflicts)) == (1, 1), outcomes
         assert conflicts[0].extra["status"] == "returned"
@@ -91,7 +92,7 @@ def test_approve_and_return_at_once_leave_one_decision(world, people):
         ]
     )
     assert sum(isinstance(o, Assignment) for o in outcomes) == 1
-    assert sum(isinstance(o, services.Conflict) for o in outcomes) == 1
+    assert sum(isinstance(o, Conflict) for o in outcomes) == 1
     final = _fresh(target.pk)
     events = list(AssignmentEvent.objects.filter(assignment=target).exclude(verb="submit"))
     assert len(events) == 1 and events[0].to_status == final.status
@@ -110,9 +111,7 @@ def test_cancelling_while_a_unit_submits_leaves_a_consistent_trail(world, people
             lambda: services.task_cancel(actor=people["district_officer"], task=task),
         ]
     )
-    assert not any(isinstance(o, Exception) and not isinstance(o, services.Conflict) for o in outcomes), (
-        outcomes
-    )
+    assert not any(isinstance(o, Exception) and not isinstance(o, Conflict) for o in outcomes), outcomes
     final = _fresh(target.pk)
     assert final.status == "cancelled"
     trail = list(

@@ -68,6 +68,7 @@ def test_officer_creates_a_draft_with_default_requirements(api, world, people):
         "participants_required": True,
         "volunteers_required": False,
         "volunteer_hours_required": False,
+        "all_delegated_required": False,
         "held_at_required": True,
         "location_required": True,
     }

@@ -43,10 +43,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "mptt",
     "django_celery_beat",
+    "django_htmx",
     "common",
     "orgs",
     "tasks",
     "evidence",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -57,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -94,7 +97,13 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "orgs.User"
+CSRF_FAILURE_VIEW = "common.views.csrf_failure"
 AUTHENTICATION_BACKENDS = ["orgs.login_throttle.ThrottledModelBackend"]
+# The pages (backend/web): every login, the admin's and the browsable API's included, ends on the
+# person's home rather than Django's /accounts/profile/.
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -179,7 +188,7 @@ TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "common.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.DefaultPagination",
@@ -207,6 +216,9 @@ SPECTACULAR_SETTINGS = {
         "AssignmentStatusEnum": "tasks.models.Assignment.Status",
         "PhotoStatusEnum": "evidence.models.Photo.Status",
         "EvidenceFlagKindEnum": "evidence.models.EvidenceFlag.Kind",
+        "TaskActionEnum": "tasks.policies.TASK_ACTION_CHOICES",
+        "AssignmentActionEnum": "tasks.policies.ASSIGNMENT_ACTION_CHOICES",
+        "SubmissionActionEnum": "tasks.policies.SUBMISSION_ACTION_CHOICES",
     },
 }
 
@@ -253,6 +265,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {
+    # Domain events whose after-commit job was lost (common.events); normally empty.
+    "common.dispatch_events": {
+        "task": "common.dispatch_events",
+        "schedule": 60.0,
+        "options": {"expire_seconds": 55},
+    },
     "orgs.check_tree": {
         "task": "orgs.check_tree",
         "schedule": crontab(hour=3, minute=30),

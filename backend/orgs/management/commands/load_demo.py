@@ -50,8 +50,13 @@ class Command(BaseCommand):
             help="Also set existing demo accounts' password to DEMO_PASSWORD (default: chuanxi-demo).",
         )
         parser.add_argument("--quiet-table", action="store_true", help="Do not print the accounts table.")
+        parser.add_argument(
+            "--skip-month",
+            action="store_true",
+            help="Only the tree and the accounts, not the month of tasks (web/demo_month.py).",
+        )
 
-    def handle(self, *args, reset_passwords=False, quiet_table=False, **options):
+    def handle(self, *args, reset_passwords=False, quiet_table=False, skip_month=False, **options):
         password = demo_data.demo_password()
         # An explicit DEMO_PASSWORD is a promise that it opens every demo account, even existing ones.
         reset_passwords = reset_passwords or bool(os.environ.get("DEMO_PASSWORD"))
@@ -72,11 +77,25 @@ class Command(BaseCommand):
                     password=password_hash
                 )
 
+        # A month of tasks for the pages (backend/web/demo_month.py), through the task services.
+        from web.demo_month import MonthResult, load_month
+
+        month = MonthResult(created=0, photos=0) if skip_month else load_month()
+
         users_created += int(admin_created)
         self.stdout.write(
             f"Units: {units_created} created, {len(unit_specs) - units_created} already there. "
             f"Accounts: {users_created} created, {len(account_specs) - users_created} already there"
             f"{f' ({memberships_created} memberships added)' if memberships_created else ''}."
+        )
+        self.stdout.write(
+            f"Tasks of the demo month: {month.created} created with {month.photos} photos."
+            if month.created
+            else (
+                "Tasks of the demo month: skipped."
+                if skip_month
+                else "Tasks of the demo month: already there."
+            )
         )
         if not quiet_table:
             self.stdout.write("")
@@ -156,7 +175,7 @@ class Command(BaseCommand):
                     actor=admin,
                     username=spec.username,
                     real_name=spec.real_name,
-                    mobile=None,
+                    mobile=spec.mobile,
                     password=None,
                     unit=unit,
                     role=spec.role,

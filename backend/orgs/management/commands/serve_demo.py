@@ -97,11 +97,13 @@ class Command(BaseCommand):
         lines = [
             "",
             "传习 Chuanxi demo",
+            f"  The web app (log in below):       {base}/",
             f"  Admin (tree, people, schedules):  {base}/admin/",
             f"  API documentation (Swagger UI):   {base}/api/docs/",
             f"  Health check:                     {base}/healthz",
             "",
-            "Demo accounts (all of them: `manage.py load_demo`; street_<pinyin>, worker_<code suffix>):",
+            "Demo accounts (all of them: `manage.py load_demo`; street_<pinyin>, worker_<code suffix>;"
+            " or log in with the mobile number):",
             format_table(accounts_rows(specs)),
             f"Password: {demo_data.demo_password()}",
             "",

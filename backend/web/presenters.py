@@ -1,0 +1,185 @@
+"""Pure presentation: words, colours and dates for what the selectors return. No queries, no rules."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from common.exceptions import ValidationFailed
+from tasks import requirements as task_requirements
+from tasks.models import OPEN_STATUSES, Assignment, PracticeTask, Submission
+
+# Status colours mean the same on every page (STYLE.md, "Pages"): blue submitted, orange due soon,
+# red overdue (and returned: both ask the unit to act now), green approved, grey ended.
+ASSIGNMENT_TONES: dict[str, str] = {
+    Assignment.Status.PENDING: "neutral",
+    Assignment.Status.ACCEPTED: "neutral",
+    Assignment.Status.SUBMITTED: "blue",
+    Assignment.Status.APPROVED: "green",
+    Assignment.Status.RETURNED: "red",
+    Assignment.Status.CANCELLED: "grey",
+    Assignment.Status.CLOSED: "grey",
+}
+TASK_TONES: dict[str, str] = {
+    PracticeTask.Status.DRAFT: "neutral",
+    PracticeTask.Status.PUBLISHED: "blue",
+    PracticeTask.Status.CLOSED: "grey",
+    PracticeTask.Status.CANCELLED: "grey",
+}
+DECISION_TONES: dict[str, str] = {Submission.Decision.APPROVE: "green", Submission.Decision.RETURN: "red"}
+# An open assignment due within this time is shown orange ("due soon").
+DUE_SOON = timedelta(hours=48)
+
+
+@dataclass(frozen=True)
+class Badge:
+    label: str
+    tone: str
+
+
+def assignment_badge(assignment: Assignment) -> Badge:
+    return Badge(str(assignment.get_status_display()), ASSIGNMENT_TONES.get(assignment.status, "neutral"))
+
+
+def assignment_status_badge(status: str | None) -> Badge | None:
+    """The badge of an assignment status given as its value (rows of tasks.selectors.task_progress)."""
+    if not status:
+        return None
+    try:
+        label = str(Assignment.Status(status).label)
+    except ValueError:
+        return None
+    return Badge(label, ASSIGNMENT_TONES.get(status, "neutral"))
+
+
+def task_badge(task: PracticeTask) -> Badge:
+    return Badge(str(task.get_status_display()), TASK_TONES.get(task.status, "neutral"))
+
+
+def decision_badge(submission: Submission) -> Badge | None:
+    if not submission.decision:
+        return Badge(_("Waiting for review"), "blue")
+    return Badge(str(submission.get_decision_display()), DECISION_TONES.get(submission.decision, "neutral"))
+
+
+def status_badge(value: Any) -> Badge | None:
+    if isinstance(value, Assignment):
+        return assignment_badge(value)
+    if isinstance(value, PracticeTask):
+        return task_badge(value)
+    if isinstance(value, Submission):
+        return decision_badge(value)
+    return None
+
+
+# Dates ---------------------------------------------------------------------------------------------
+
+
+def short_datetime(value: datetime | None, *, now: datetime | None = None) -> str:
+    """11月29日 18:30 (the year only when it is not this year)."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    today = timezone.localtime(now or timezone.now())
+    parts = {"year": local.year, "month": local.month, "day": local.day, "time": f"{local:%H:%M}"}
+    if local.year != today.year:
+        return _("%(year)s/%(month)s/%(day)s %(time)s") % parts
+    return _("%(month)s/%(day)s %(time)s") % parts
+
+
+def short_date(value: datetime | None, *, now: datetime | None = None) -> str:
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    today = timezone.localtime(now or timezone.now())
+    parts = {"year": local.year, "month": local.month, "day": local.day}
+    if local.year != today.year:
+        return _("%(year)s/%(month)s/%(day)s") % parts
+    return _("%(month)s/%(day)s") % parts
+
+
+@dataclass(frozen=True)
+class Countdown:
+    text: str
+    tone: str  # neutral, orange (due soon) or red (overdue)
+    overdue: bool
+
+
+def _unit_count(delta: timedelta) -> tuple[str, int]:
+    seconds = int(delta.total_seconds())
+    if seconds >= 2 * 86400:
+        return "days", seconds // 86400
+    if seconds >= 3600:
+        return "hours", seconds // 3600
+    return "minutes", max(1, seconds // 60)
+
+
+def countdown(due_at: datetime, *, now: datetime | None = None) -> Countdown:
+    """还剩 3 天 / 还剩 5 小时 (orange within DUE_SOON) / 已逾期 2 天 (red)."""
+    now = now or timezone.now()
+    if due_at < now:
+        unit, count = _unit_count(now - due_at)
+        if unit == "days":
+            text = ngettext("Overdue by %(count)s day", "Overdue by %(count)s days", count)
+        elif unit == "hours":
+            text = ngettext("Overdue by %(count)s hour", "Overdue by %(count)s hours", count)
+        else:
+            text = ngettext("Overdue by %(count)s minute", "Overdue by %(count)s minutes", count)
+        return Countdown(text % {"count": count}, "red", True)
+    unit, count = _unit_count(due_at - now)
+    if unit == "days":
+        text = ngettext("%(count)s day left", "%(count)s days left", count)
+    elif unit == "hours":
+        text = ngettext("%(count)s hour left", "%(count)s hours left", count)
+    else:
+        text = ngettext("%(count)s minute left", "%(count)s minutes left", count)
+    return Countdown(text % {"count": count}, "orange" if due_at - now <= DUE_SOON else "neutral", False)
+
+
+def assignment_countdown(assignment: Assignment, *, now: datetime | None = None) -> Countdown | None:
+    """Only open assignments count down; a submitted one waits for its reviewer, not for its due time."""
+    if assignment.status not in OPEN_STATUSES or assignment.status == Assignment.Status.SUBMITTED:
+        return None
+    return countdown(assignment.due_at, now=now)
+
+
+# Evidence requirements -----------------------------------------------------------------------------
+
+
+def _photos_wording(least: int, most: int) -> str:
+    if most == 0:
+        return _("no photos needed")
+    if least == 0:
+        return ngettext("up to %(max)s photo (optional)", "up to %(max)s photos (optional)", most) % {
+            "max": most
+        }
+    if least == most:
+        return ngettext("%(count)s photo", "%(count)s photos", most) % {"count": most}
+    return _("at least %(min)s and at most %(max)s photos") % {"min": least, "max": most}
+
+
+def evidence_wording(requirements: dict[str, Any] | None) -> str:
+    """What a report must carry, in plain words: 至少 1 张、最多 3 张照片；填写活动时间、参加人数."""
+    try:
+        req = task_requirements.evidence_requirements_normalize(requirements or {})
+    except ValidationFailed:  # stored before a rule changed: say what we can
+        req = task_requirements.evidence_requirements_normalize({})
+    most = min(req["max_photos"], task_requirements.max_photos_limit())
+    parts = [_photos_wording(req["min_photos"], most)]
+    fields = [
+        label
+        for key, label in (
+            ("held_at_required", _("the activity time")),
+            ("participants_required", _("the number of participants")),
+            ("volunteers_required", _("the number of volunteers")),
+            ("volunteer_hours_required", _("the volunteer hours")),
+            ("location_required", _("the place")),
+        )
+        if req[key]
+    ]
+    if fields:
+        parts.append(_("fill in %(fields)s") % {"fields": _(", ").join(str(f) for f in fields)})
+    return _("; ").join(parts)

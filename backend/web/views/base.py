@@ -1,0 +1,148 @@
+"""What every page shares: login, the navigation, error pages for refused reads, pagination."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from common.exceptions import ApplicationError, Forbidden, NotFound
+from orgs import selectors as org_selectors
+from orgs.models import OrgUnit, User
+from web.homes import HOME_LABELS, Home, Workspace, current_workspace, remember_workspace, workspaces_for
+
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str
+    url: str
+
+
+@dataclass
+class Nav:
+    workspaces: list[Workspace]
+    current: Workspace | None
+    items: list[NavItem] = field(default_factory=list)
+    active: str = ""
+
+    @property
+    def phone_tabs(self) -> bool:
+        """Workers get a bottom tab bar on phones; officials a desk navigation."""
+        return self.current is not None and self.current.home == Home.MINE
+
+
+def _items(current: Workspace | None) -> list[NavItem]:
+    items = []
+    if current is not None:
+        items.append(NavItem("home", str(HOME_LABELS[current.home]), current.url))
+    items.append(NavItem("tasks", _("Tasks"), reverse("web:task_list")))
+    if current is None or current.home != Home.MINE:
+        items.append(NavItem("units", _("Units and people"), reverse("web:unit_index")))
+    items.append(NavItem("account", _("Me"), reverse("web:account")))
+    return items
+
+
+def request_workspaces(request: HttpRequest) -> list[Workspace]:
+    """The person's workspaces, read once per request."""
+    cached = getattr(request, "_web_workspaces", None)
+    if cached is None:
+        cached = workspaces_for(request.user)  # type: ignore[arg-type]
+        request._web_workspaces = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def navigation(request: HttpRequest, active: str) -> Nav:
+    workspaces = request_workspaces(request)
+    current = current_workspace(request, workspaces)
+    return Nav(workspaces=workspaces, current=current, items=_items(current), active=active)
+
+
+def render_page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    active: str = "",
+    partial: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The whole page, or only `partial` when htmx asks for it (the URL stays the page's own)."""
+    if partial is not None and _htmx_partial(request):
+        return render(request, partial, context, status=status)
+    return render(request, template, {**context, "nav": navigation(request, active)}, status=status)
+
+
+def _htmx_partial(request: HttpRequest) -> bool:
+    """An htmx request for a part of the page; a history restore wants the whole page."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
+
+
+def render_error(request: HttpRequest, status: int, message: str = "") -> HttpResponse:
+    titles = {
+        400: gettext_lazy("The request could not be handled"),
+        403: gettext_lazy("You may not do this"),
+        404: gettext_lazy("Not found"),
+        500: gettext_lazy("Something went wrong on our side"),
+    }
+    context = {"status": status, "title": titles.get(status, titles[400]), "message": message}
+    template = "web/partials/error_panel.html" if _htmx_partial(request) else "web/error.html"
+    return render(request, template, context, status=status)
+
+
+def page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A page for logged-in people. A selector's 404 or a service's refusal becomes an error page in
+    the same design, with the selector's own message (existence outside one's scope never leaks)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            return render_error(request, 404, str(exc.message))
+        except Forbidden as exc:
+            return render_error(request, 403, str(exc.message))
+        except ApplicationError as exc:
+            return render_error(request, exc.status_code, str(exc.message))
+
+    return wrapper
+
+
+def paginate(request: HttpRequest, items: Any, *, per_page: int = PAGE_SIZE, param: str = "page") -> Page:
+    paginator = Paginator(items, per_page)
+    try:
+        return paginator.page(request.GET.get(param) or 1)
+    except (EmptyPage, PageNotAnInteger) as exc:
+        raise NotFound(
+            _("There is no page %(page)s; this list has %(count)s page(s).")
+            % {"page": request.GET.get(param), "count": paginator.num_pages}
+        ) from exc
+
+
+def unit_param(request: HttpRequest, workspaces_home: Home) -> OrgUnit:
+    """The unit named by ?unit= (404 outside one's scope), else the person's first workspace of this
+    kind, else their highest one. The choice is remembered for the navigation."""
+    user: User = request.user  # type: ignore[assignment]
+    raw = request.GET.get("unit")
+    if raw:
+        unit = org_selectors.unit_get(user=user, unit_id=raw)
+    else:
+        workspaces = request_workspaces(request)
+        same_kind = [w for w in workspaces if w.home == workspaces_home]
+        candidates = same_kind or workspaces
+        if not candidates:
+            raise NotFound(_("You are not a member of any unit yet; ask your administrator to add you."))
+        unit = candidates[0].unit
+    remember_workspace(request, workspaces_home, unit)
+    return unit

@@ -1,0 +1,137 @@
+"""我的任务, the assignment page and the street's inbox (待办): reads through tasks.selectors only."""
+
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.http import HttpRequest, HttpResponse
+
+from evidence import selectors as evidence_selectors
+from evidence.flags import earlier_unit_id, flag_message
+from orgs.models import User
+from orgs.scope import Grants
+from tasks import selectors
+from tasks.models import ENDED_STATUSES, OPEN_STATUSES, Assignment, Submission
+from web.homes import Home
+from web.views.base import page, paginate, render_page, unit_param
+
+Status = Assignment.Status
+RECENTLY_ENDED = 5
+
+
+def returned_first(assignments: QuerySet[Assignment]) -> QuerySet[Assignment]:
+    """Returned reports first (the unit must act on them), then by due time."""
+    return assignments.annotate(
+        returned_rank=Case(
+            When(status=Status.RETURNED, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
+    ).order_by("returned_rank", "due_at", "id")
+
+
+@page
+def mine(request: HttpRequest) -> HttpResponse:
+    """我的任务: the open assignments of one unit (the worker's community)."""
+    unit = unit_param(request, Home.MINE)
+    visible = selectors.assignment_list(user=request.user, grants=Grants.of_request(request))  # type: ignore[arg-type]
+    open_items = paginate(request, returned_first(visible.filter(unit=unit, status__in=OPEN_STATUSES)))
+    ended = visible.filter(unit=unit, status__in=ENDED_STATUSES).order_by("-updated_at", "-id")[
+        :RECENTLY_ENDED
+    ]
+    context = {"unit": unit, "page_obj": open_items, "ended": list(ended)}
+    return render_page(
+        request, "web/mine.html", context, active="home", partial="web/partials/assignment_rows.html"
+    )
+
+
+INBOX_SECTIONS = ("review", "own", "overdue")
+
+
+def _inbox_section(request: HttpRequest, unit, section: str) -> QuerySet[Assignment]:
+    # The rows show when each unit reported.
+    visible = selectors.assignment_list(user=request.user, grants=Grants.of_request(request)).select_related(  # type: ignore[arg-type]
+        "current_submission"
+    )  # type: ignore[arg-type]
+    if section == "review":  # 审核 queue: the communities' reports, oldest first
+        return visible.filter(unit__parent=unit, status=Status.SUBMITTED).order_by(
+            "current_submission__created_at", "id"
+        )
+    if section == "overdue":
+        return visible.filter(unit__parent=unit).filter(selectors.overdue_q()).order_by("due_at", "id")
+    return returned_first(visible.filter(unit=unit, status__in=OPEN_STATUSES))
+
+
+@page
+def inbox(request: HttpRequest) -> HttpResponse:
+    """待办 of a street: its own open assignments, its communities' reports waiting for review and
+    its communities' overdue assignments. Each list pages on its own (?review=2, htmx "more")."""
+    unit = unit_param(request, Home.INBOX)
+    only = request.GET.get("section")
+    sections = {}
+    for section in INBOX_SECTIONS:
+        if only and section != only:
+            continue
+        sections[section] = paginate(request, _inbox_section(request, unit, section), param=section)
+    context = {"unit": unit, "sections": sections, "section": only}
+    if only in INBOX_SECTIONS:
+        return render_page(
+            request,
+            "web/inbox.html",
+            {**context, "page_obj": sections[only]},
+            partial="web/partials/inbox_more.html",
+        )
+    return render_page(request, "web/inbox.html", context, active="home")
+
+
+def _flags_for(submissions: list[Submission], visible_units: set[int]) -> None:
+    """Each submission's flags explained in the reader's language (attribute `flag_notes`), the
+    photo flags beside their photo (`photo.flag_notes`). No query: flags and photos are prefetched."""
+    for submission in submissions:
+        photos = {photo.pk: photo for photo in submission.photos.all()}
+        for photo in photos.values():
+            photo.flag_notes = []  # type: ignore[attr-defined]
+        notes = []
+        for flag in submission.flags.all():
+            note = flag_message(flag, earlier_visible=earlier_unit_id(flag) in visible_units)
+            if flag.photo_id in photos:
+                photos[flag.photo_id].flag_notes.append(note)  # type: ignore[attr-defined]
+            else:
+                notes.append(note)
+        submission.flag_notes = notes  # type: ignore[attr-defined]
+
+
+@page
+def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    """The assignment: the notice and attachments, what to report, the reviewer's comment after 退回,
+    past reports with photos and outcomes, the delegated units' state, the history."""
+    user: User = request.user  # type: ignore[assignment]  # login_required
+    assignment = selectors.assignment_detail(
+        user=user,
+        assignment_id=assignment_id,
+        grants=Grants.of_request(request),
+    )
+    reports = list(
+        selectors.submission_list(user=user, assignment_id=assignment.pk, grants=Grants.of_request(request))
+    )
+    children = assignment.child_list  # type: ignore[attr-defined]  # set by selectors.assignment_detail
+    visible_units = evidence_selectors.earlier_units_visible(
+        user=user,
+        submissions=[*reports, *(child.current_submission for child in children)],
+    )
+    _flags_for(reports, visible_units)
+    latest = reports[0] if reports else None
+    context = {
+        "assignment": assignment,
+        "task": assignment.task,
+        "attachments": list(assignment.task.attachments.all()),
+        "reports": reports,
+        "returned_report": latest
+        if assignment.status == Status.RETURNED and latest and latest.decision == Submission.Decision.RETURN
+        else None,
+        "children": children,
+        "rollup": assignment.rollup,  # type: ignore[attr-defined]
+        "events": list(
+            selectors.assignment_events(
+                user=user,
+                assignment_id=assignment.pk,
+                grants=Grants.of_request(request),
+            )
+        ),
+    }
+    return render_page(request, "web/assignment.html", context, active="home")

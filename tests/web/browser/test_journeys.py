@@ -1,0 +1,175 @@
+"""Each role in a real Chromium: log in (by username on a desk, by mobile number on a phone), land
+on its home, open its main pages, log out. Elements are found by their visible Chinese label or role."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.web.browser.conftest import DESK, PHONE
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SIZES = pytest.mark.parametrize("viewport", [PHONE, DESK], ids=["phone", "desk"])
+
+
+def log_in(tab, who: str, viewport: dict) -> None:
+    """Phones log in with the mobile number, desks with the username: both ways for every role."""
+    site = tab.app.site
+    tab.log_in(site["mobiles"][who] if viewport is PHONE else site[who].username)
+
+
+def nav(tab, label: str):
+    return tab.page.get_by_role("navigation", name="主导航").get_by_role("link", name=label, exact=True)
+
+
+def log_out(tab) -> None:
+    tab.page.get_by_role("banner").get_by_role("button", name="退出登录").click()
+    expect(tab.page.get_by_role("heading", name="登录")).to_be_visible()
+    expect(tab.page.get_by_text("您已退出登录。")).to_be_visible()
+
+
+@SIZES
+def test_the_community_worker(visit, viewport):
+    tab = visit(viewport)
+    log_in(tab, "community_worker", viewport)
+    page = tab.page
+
+    expect(page.get_by_role("heading", name="我的任务", level=1)).to_be_visible()
+    returned = page.get_by_role("link", name=re.compile("党的创新理论“微宣讲”进社区"))
+    expect(returned).to_contain_text("已退回")
+    expect(page.get_by_role("link", name=re.compile("“门前五包”入户宣传"))).to_contain_text("已逾期")
+    tab.shot("worker-my-tasks")
+
+    returned.click()
+    expect(page.get_by_role("alert")).to_contain_text("照片看不出宣讲内容，请补充横幅照片。")
+    expect(page.get_by_text("至少 1 张、最多 3 张照片；填写活动时间、参加人数、活动地点")).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile("现场照片"))).to_have_count(2)
+    tab.shot("worker-assignment")
+
+    nav(tab, "我的").click()
+    expect(page.get_by_role("heading", name="我的单位和角色")).to_be_visible()
+    tab.shot("worker-me")
+    log_out(tab)
+
+
+@SIZES
+def test_the_street_officer(visit, viewport):
+    tab = visit(viewport)
+    log_in(tab, "street_officer", viewport)
+    page = tab.page
+
+    expect(page.get_by_role("heading", name="待办", level=1)).to_be_visible()
+    queue = page.get_by_role("region", name=re.compile("待审核上报"))
+    tab.shot("street-inbox")
+    queue.get_by_role("link", name=re.compile("党的创新理论")).click()
+    expect(page.get_by_role("heading", name="党的创新理论“微宣讲”进社区", level=1)).to_be_visible()
+    expect(page.get_by_text("杜康社区").first).to_be_visible()
+    tab.shot("street-report")
+
+    nav(tab, "任务").click()
+    page.get_by_role("link", name=re.compile("敬老爱老志愿服务")).click()
+    progress = page.get_by_role("region", name=re.compile("进度"))
+    expect(progress.get_by_role("rowheader", name=re.compile("建西社区"))).to_be_visible()
+    tab.shot("street-task")
+
+    nav(tab, "单位与人员").click()
+    expect(page.get_by_role("heading", name="秦岭路街道", level=1)).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("建西社区"))).to_be_visible()
+    log_out(tab)
+
+
+@SIZES
+@pytest.mark.parametrize("who", ["district_officer", "district_admin", "district_viewer"])
+def test_the_district(visit, viewport, who):
+    tab = visit(viewport)
+    log_in(tab, who, viewport)
+    page = tab.page
+
+    expect(page.get_by_role("heading", name="总览", level=1)).to_be_visible()
+    expect(page.get_by_text("中原区派发的任务")).to_be_visible()
+    tab.shot(f"{who}-overview")
+
+    page.get_by_role("link", name=re.compile("党的创新理论“微宣讲”进社区")).click()
+    progress = page.get_by_role("region", name=re.compile("进度"))
+    expect(progress.get_by_role("rowheader", name=re.compile("秦岭路街道"))).to_be_visible()
+    expect(progress.get_by_role("rowheader", name=re.compile("建西社区"))).to_have_count(0)
+    progress.get_by_role("link", name="展开秦岭路街道的下级单位").click()  # htmx: rows in place
+    expect(progress.get_by_role("rowheader", name=re.compile("建西社区"))).to_be_visible()
+    assert page.url.endswith(f"/tasks/{tab.app.site['tasks']['lecture'].pk}/")  # the page stayed
+    tab.shot(f"{who}-task")
+
+    nav(tab, "单位与人员").click()
+    expect(page.get_by_role("heading", name="中原区", level=1)).to_be_visible()
+    page.get_by_role("link", name=re.compile("秦岭路街道")).click()
+    expect(page.get_by_role("heading", name="秦岭路街道", level=1)).to_be_visible()
+    expect(page.get_by_role("cell", name="street_officer")).to_be_visible()
+    log_out(tab)
+
+
+def test_a_wrong_password_shows_the_chinese_error(visit):
+    tab = visit(PHONE)
+
+    tab.log_in("community_worker", "not-the-password")
+
+    expect(tab.page.get_by_role("alert")).to_have_text("账号或密码错误，请检查后重试。")
+    expect(tab.page.get_by_label("用户名或手机号")).to_have_value("community_worker")
+    tab.shot("login-error")
+
+
+def test_the_login_form_in_keyboard_order_with_visible_focus(visit):
+    tab = visit(DESK)
+    tab.open("/login/")
+    page = tab.page
+
+    expect(page.get_by_label("用户名或手机号")).to_be_focused()  # autofocus
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("密码")).to_be_focused()
+    page.keyboard.press("Tab")
+    button = page.get_by_role("button", name="登录")
+    expect(button).to_be_focused()
+    outline = button.evaluate(
+        "b => getComputedStyle(b).outlineStyle + ' ' + getComputedStyle(b).outlineWidth"
+    )
+    assert outline.startswith("solid") and not outline.endswith(" 0px")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_label("用户名或手机号")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("link", name=re.compile("^传习"))).to_be_focused()  # the header's home link
+    page.keyboard.press("Shift+Tab")
+    skip = page.get_by_role("link", name="跳到正文")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()  # shown when focused
+
+
+NARROW = {"width": 360, "height": 740}
+
+
+@pytest.mark.parametrize(
+    ("viewport", "scale"), [(NARROW, 1), ({"width": 720, "height": 450}, 2)], ids=["360px", "200%-zoom"]
+)
+def test_pages_fit_a_narrow_phone_and_200_percent_zoom(chromium, app, viewport, scale):
+    """200 % zoom of a 1440 px window is a 720 CSS px layout at device scale 2."""
+    context = chromium.new_context(viewport=viewport, device_scale_factor=scale, locale="zh-CN")
+    page = context.new_page()
+    site = app.site
+    try:
+        for who, paths in (
+            ("community_worker", ["/mine/", f"/assignments/{site['returned'].pk}/", "/account/"]),
+            ("street_officer", ["/inbox/", f"/tasks/{site['tasks']['volunteer'].pk}/", "/units/"]),
+            ("district_officer", ["/overview/", f"/tasks/{site['tasks']['lecture'].pk}/", "/tasks/"]),
+        ):
+            page.goto(app.url + "/login/")
+            page.get_by_label("用户名或手机号").fill(site[who].username)
+            page.get_by_label("密码").fill("pass-12345")
+            page.get_by_role("button", name="登录").click()
+            expect(page.get_by_role("heading", level=1)).to_be_visible()
+            for path in paths:
+                page.goto(app.url + path)
+                overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+                assert overflow <= 0, f"{who} {path}: the page scrolls sideways by {overflow}px"
+            page.get_by_role("banner").get_by_role("button", name="退出登录").click()
+            expect(page.get_by_role("heading", name="登录")).to_be_visible()
+    finally:
+        context.close()
