@@ -28,8 +28,10 @@ demo: install
 	$(MANAGE) load_demo
 	PORT=$(PORT) exec $(BIN)/python backend/manage.py serve_demo
 
+# Both cores. xdist's default distribution hands each worker tests in pytest-django's order, so the
+# transactional tests (which empty every table, seeded categories included) run last on each worker.
 test: install
-	$(BIN)/pytest -q -n auto --dist loadscope
+	$(BIN)/pytest -q -n auto
 
 # Every benchmark at a tiny size (seconds each): proves they still run against the current schema.
 bench-tiny: install
