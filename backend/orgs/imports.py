@@ -475,7 +475,7 @@ class _UnitPlan:
                 self.errors.add(
                     row.row,
                     code,
-                    _("The code %(code)s is already used by a unit outside your scope.") % {"code": code},
+                    _("The code %(code)s is already used by another unit.") % {"code": code},
                 )
             if (
                 row.parent_code

@@ -405,7 +405,7 @@ def test_an_existing_code_outside_the_scope_is_reported_without_its_name(world, 
             [["410102002001", "我的社区", "410102010000", "", ""]], actor=people["street_admin"]
         )  # C3
 
-    assert "410102002001 is already used by a unit outside your scope" in row_errors(excinfo)[2]
+    assert "410102002001 is already used by another unit" in row_errors(excinfo)[2]
     assert "电新街社区" not in json.dumps(excinfo.value.extra, ensure_ascii=False)
     assert OrgUnit.objects.get(code="410102002001").parent_id == world["S2"].pk
 

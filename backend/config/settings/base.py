@@ -25,6 +25,8 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 # Safe by default: production settings refuse to start without a real SECRET_KEY.
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# Earlier keys whose sessions stay valid while a new SECRET_KEY rolls out (docs/operations.md).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", "")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -53,10 +55,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "common.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "common.middleware.RefuseNulInQueryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -173,40 +177,81 @@ EVIDENCE_MAX_PHOTOS_PER_SUBMISSION = int(os.environ.get("EVIDENCE_MAX_PHOTOS_PER
 # "Taken far away" flag: distance from the unit's registered coordinates. Phones write WGS-84 while
 # Chinese maps use GCJ-02 (a few hundred metres apart), so keep this well above 1 km.
 EVIDENCE_GPS_FAR_KM = float(os.environ.get("EVIDENCE_GPS_FAR_KM", "3"))
+# Address space the photo job may add while it decodes (evidence.imaging.memory_ceiling; 0 = no
+# limit). The largest accepted photo (50 MP, RGBA) needs about 500 MB; a file that would need more
+# fails with a clear reason instead of taking the worker's memory.
+EVIDENCE_JOB_MEMORY_MB = int(os.environ.get("EVIDENCE_JOB_MEMORY_MB", "1024"))
 # The Celery queue of the photo jobs (empty = the default queue). A dedicated queue lets a separate
 # worker (`celery -A config.celery_app worker -Q photos`) keep image work off the other jobs.
 EVIDENCE_QUEUE = os.environ.get("EVIDENCE_QUEUE", "")
 # How long an Idempotency-Key is remembered.
 IDEMPOTENCY_KEY_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_HOURS", "24"))
 
+# JSON request bodies (common/parsers.py): 413 above the size, 400 above the nesting depth. The
+# largest legitimate body, a task listing thousands of target units, is a few hundred KB.
+API_JSON_MAX_BYTES = int(os.environ.get("API_JSON_MAX_BYTES", str(1024 * 1024)))
+API_JSON_MAX_DEPTH = int(os.environ.get("API_JSON_MAX_DEPTH", "32"))
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 # How many reverse proxies sit in front of the app (docker-compose puts one there). Their
-# X-Forwarded-For entries are trusted to find the client address for login throttling.
+# X-Forwarded-For entries are trusted to find the client address for login throttling, but only on
+# connections from TRUSTED_PROXY_NETWORKS: a client reaching the app server directly cannot choose
+# its address with the header.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+TRUSTED_PROXY_NETWORKS = env_list("TRUSTED_PROXY_NETWORKS", "127.0.0.0/8,::1/128")
+# Failed logins (orgs/login_throttle.py): per username and address LOGIN_THROTTLE_RATE (below); per
+# username over all addresses and per address over all usernames these ceilings, which never hold
+# back an address the username logged in from in the last LOGIN_KNOWN_ADDRESS_DAYS days.
+LOGIN_USERNAME_CEILING = os.environ.get("LOGIN_USERNAME_CEILING", "50/hour")
+LOGIN_ADDRESS_CEILING = os.environ.get("LOGIN_ADDRESS_CEILING", "50/hour")
+LOGIN_KNOWN_ADDRESS_DAYS = int(os.environ.get("LOGIN_KNOWN_ADDRESS_DAYS", "30"))
 
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "orgs.tokens.VersionedJWTAuthentication",
         "common.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON with a size and nesting limit (common/parsers.py); forms and multipart are bounded by Django.
+    "DEFAULT_PARSER_CLASSES": [
+        "common.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
-        # Failed logins per username and per client address; successful ones don't count.
+        # Failed logins per username and client address pair; successful ones don't count.
         "login": os.environ.get("LOGIN_THROTTLE_RATE", "5/min"),
     },
 }
+
+# The OpenAPI schema and Swagger UI: for logged-in users unless API_DOCS_PUBLIC (on in the demo).
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", False)
+
+# Every response (common/middleware.py). 'unsafe-inline' styles: the admin sets style attributes.
+# Swagger UI shows its icons as data: images and fetches the schema from the site itself.
+CONTENT_SECURITY_POLICY = os.environ.get(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'",
+)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "传习 Chuanxi API",
     "DESCRIPTION": "新时代文明实践 三级传习体系：区（中心）→ 街道（所）→ 社区（站）的任务派发、佐证上报与考核。",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.AllowAny"
+        if API_DOCS_PUBLIC
+        else "rest_framework.permissions.IsAuthenticated"
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -227,6 +272,9 @@ from datetime import timedelta  # noqa: E402
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "30"))),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "7"))),
+    # Tokens carry the account's token version and end when it changes (orgs/tokens.py).
+    "TOKEN_OBTAIN_SERIALIZER": "orgs.tokens.VersionedTokenObtainPairSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "orgs.tokens.VersionedTokenRefreshSerializer",
 }
 
 # Celery: JSON only, bounded run time, acks after the job so a dying worker's job is redelivered.
