@@ -185,11 +185,11 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def throwaway_database_url(django_db_setup, django_db_blocker):
-    """A migrated database of its own on the tests' server (a copy of the empty test database), as a
-    DATABASE_URL for a subprocess; dropped afterwards."""
+def throwaway_database_url(db):
+    """An empty database of its own on the tests' server, as a DATABASE_URL for a subprocess; dropped
+    afterwards. (Not a copy of the test database: a live server's thread may hold a session on it.)"""
     import psycopg
-    from django.db import connection, connections
+    from django.db import connection
     from psycopg import sql
 
     config = connection.settings_dict
@@ -205,20 +205,13 @@ def throwaway_database_url(django_db_setup, django_db_blocker):
         with psycopg.connect(**server, dbname="postgres", autocommit=True) as admin_connection:
             admin_connection.execute(statement)
 
-    with django_db_blocker.unblock():
-        connections.close_all()  # a template must have no sessions
-        admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        admin(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(config["NAME"])
-            )
-        )
+    admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     credentials = quote(server["user"], safe="") + (
         f":{quote(server['password'], safe='')}" if server["password"] else ""
     )
     yield f"postgres://{credentials}@{quote(server['host'], safe='')}:{server['port']}/{name}"
-    with django_db_blocker.unblock():
-        admin(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    admin(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def test_serve_demo_runs_web_worker_and_beat_and_stops_them_all(throwaway_database_url):
@@ -231,6 +224,7 @@ def test_serve_demo_runs_web_worker_and_beat_and_stops_them_all(throwaway_databa
     env["DATABASE_URL"] = throwaway_database_url
     port = _free_port()
     manage = [sys.executable, str(REPO / "backend" / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, timeout=120)
 
     server = subprocess.Popen(
         [*manage, "serve_demo", "--port", str(port)],
