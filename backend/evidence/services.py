@@ -266,9 +266,8 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def _lock_district(tree_id: int) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_DEDUPE_LOCK_NAMESPACE, tree_id])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_DEDUPE_LOCK_NAMESPACE, tree_id])
 
 
 def _fail(photo: Photo, message: str) -> Photo:

@@ -204,11 +204,33 @@ def test_schema_and_local_swagger_ui(client, people):
 
 
 @pytest.mark.django_db
-def test_healthz_reports_database_and_broker(client):
+def test_healthz_reports_database_and_broker(client, settings):
     response = client.get("/healthz")
     body = response.json()
-    assert body["database"]["ok"] is True
+    embedded = not settings.DATABASE_URL  # `make test` on a fresh clone; CI sets DATABASE_URL
+    assert body["database"] == {"ok": True, "engine": "postgresql", "embedded": embedded}
     assert response.status_code == (200 if body["broker"]["ok"] else 503)
+
+
+def test_healthz_names_no_database_details_when_it_is_down(client, settings, monkeypatch, caplog):
+    from django.db import OperationalError
+
+    host = settings.DATABASES["default"]["HOST"] or "db.internal"
+    message = f'connection to server on socket "{host}/.s.PGSQL.5432" failed: role "chuanxi" does not exist'
+
+    class Unreachable:
+        embedded = False
+
+        def cursor(self):
+            raise OperationalError(message)
+
+    monkeypatch.setattr("common.health.connection", Unreachable())
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["database"] == {"ok": False, "engine": "postgresql", "embedded": False}
+    assert host not in response.content.decode() and "chuanxi" not in response.content.decode()
+    assert any(message in str(record.exc_info[1]) for record in caplog.records if record.exc_info)
 
 
 @pytest.mark.django_db

@@ -1,5 +1,6 @@
 """Bulk import of the division list and of people: all rows or none, idempotent, scoped, bounded queries."""
 
+import copy
 import csv
 import io
 import json
@@ -15,11 +16,22 @@ from orgs import services
 from orgs.imports import ImportResult, read_table, units_import, users_import
 from orgs.models import Membership, OrgEvent, OrgUnit, Role, User
 from orgs.tree import tree_problems
-from tests.conftest import login
+from tests.conftest import build_world, login, made_once_for_the_scope
 from tests.factories import platform_admin
 
 UNIT_HEADER = ["code", "name", "parent_code", "latitude", "longitude"]
 USER_HEADER = ["username", "real_name", "mobile", "unit_code", "role"]
+
+
+@pytest.fixture(scope="module")
+def _world(django_db_setup, django_db_blocker):
+    """The two districts most of these tests import into: made once, undone after every test."""
+    yield from made_once_for_the_scope(django_db_blocker, build_world)
+
+
+@pytest.fixture
+def world(_world, db):
+    return copy.deepcopy(_world)
 
 
 @pytest.fixture(autouse=True)

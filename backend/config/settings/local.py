@@ -1,4 +1,4 @@
-"""Development and `make demo`: embedded SQLite and a broker-less Celery unless DATABASE_URL/REDIS_URL say otherwise."""
+"""Development and `make demo`: the embedded PostgreSQL and a broker-less Celery unless DATABASE_URL/REDIS_URL say otherwise."""
 
 import os
 import secrets
@@ -42,5 +42,3 @@ SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = (
     else ["rest_framework.permissions.IsAuthenticated"]
 )
 ALLOWED_HOSTS = ALLOWED_HOSTS or ["localhost", "127.0.0.1"]
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DEMO_DIR.mkdir(exist_ok=True)  # a fresh clone has no .demo/; SQLite does not create folders
