@@ -6,15 +6,14 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-# The ports given to this project's tests on the shared machine.
-ROBOT_PORT = 8131
-
 
 class RobotServer:
     """Records every request; answers per path: /ok, /fail (HTTP 500), /hang (never in time),
     /refuse (200 with the platform's error code), anything else 404."""
 
-    def __init__(self, port: int = ROBOT_PORT, hang_seconds: float = 3.0):
+    def __init__(self, port: int = 0, hang_seconds: float = 3.0):
+        """`port` 0: a free port of the system's choosing, so parallel test workers (and other
+        checkouts on the machine) never collide; `url` says where it listens."""
         self.requests: list[dict] = []
         self.hang_seconds = hang_seconds
         server = self
@@ -54,7 +53,8 @@ class RobotServer:
         ThreadingHTTPServer.allow_reuse_address = True
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{port}"
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> "RobotServer":

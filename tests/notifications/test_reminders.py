@@ -162,7 +162,6 @@ def test_two_scans_at_the_same_moment_add_nothing_twice(task, people):
     assert Notification.objects.count() == 1
 
 
-@pytest.mark.postgres
 def test_the_scan_makes_a_constant_number_of_queries(world, people):
     def measure(communities: int) -> tuple[int, int]:
         Notification.objects.all().delete()
