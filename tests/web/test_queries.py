@@ -19,12 +19,12 @@ pytestmark = pytest.mark.django_db
 BOUNDS = {
     "mine": 13,
     "assignment": 15,
-    "inbox": 16,
-    "overview": 11,
+    "inbox": 17,
+    "overview": 13,
     "tasks": 7,
     "task": 13,
     "progress rows": 8,
-    "unit": 9,
+    "unit": 10,
 }
 
 
