@@ -25,6 +25,11 @@ BOUNDS = {
     "task": 13,
     "progress rows": 8,
     "unit": 10,
+    "report form": 16,
+    "review desk": 19,
+    "delegate form": 12,
+    "task form": 9,
+    "publish confirmation": 9,
 }
 
 
@@ -60,6 +65,14 @@ def pages(site, world) -> dict[str, tuple]:
         "task": (site["district_officer"], f"/tasks/{lecture.pk}/"),
         "progress rows": (site["district_officer"], f"/tasks/{lecture.pk}/progress/?unit={world['S1'].pk}"),
         "unit": (site["district_officer"], f"/units/{world['S1'].pk}/"),
+        "report form": (site["community_worker"], f"/assignments/{site['returned'].pk}/report/"),
+        "review desk": (site["street_officer"], f"/review/{assignment_of(lecture, world['C2']).pk}/"),
+        "delegate form": (
+            site["street_officer"],
+            f"/assignments/{assignment_of(site['tasks']['campaign'], world['C1']).pk}/delegate/",
+        ),
+        "task form": (site["district_officer"], f"/tasks/new/?unit={world['A'].pk}"),
+        "publish confirmation": (site["district_officer"], f"/tasks/{lecture.pk}/publish/"),
     }
 
 

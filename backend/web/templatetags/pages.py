@@ -82,7 +82,7 @@ def field_error(context: template.Context, *names: str) -> dict[str, Any]:
 @register.filter
 def local_input(value: datetime | None, part: str = "datetime") -> str:
     """A time as an <input type="date|time|datetime-local"> value in local time."""
-    if value is None:
+    if not isinstance(value, datetime):
         return ""
     local = timezone.localtime(value)
     return {"date": f"{local:%Y-%m-%d}", "time": f"{local:%H:%M}"}.get(part, f"{local:%Y-%m-%dT%H:%M}")

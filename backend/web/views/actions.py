@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
 
 from common import idempotency
 from common.exceptions import ApplicationError, ValidationFailed
@@ -133,7 +135,6 @@ def _delegation_context(request: HttpRequest, assignment) -> dict[str, Any]:
         org_selectors.unit_list(user=request.user)  # type: ignore[arg-type]
         .filter(parent=assignment.unit, is_active=True)
         .order_by("lft")
-        .only("id", "name", "code")
     )
     holding = set(
         selectors.assignment_list(user=request.user, grants=Grants.of_request(request))  # type: ignore[arg-type]
@@ -254,7 +255,8 @@ def report(request: HttpRequest, assignment_id: int) -> HttpResponse:
     try:
         uploads.refuse_oversized_body(request)
         services.assignment_submit_precheck(actor=request.user, assignment=assignment)  # type: ignore[arg-type]
-        payload = uploads.photo_request(request)
+        # The API's reading of the body (form fields and the files of "photos"), on this request.
+        payload = uploads.photo_request(Request(request, parsers=[MultiPartParser(), FormParser()]))
         outcome = services.submission_create(
             actor=request.user,  # type: ignore[arg-type]
             assignment=assignment,

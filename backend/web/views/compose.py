@@ -95,6 +95,7 @@ def _form_context(request: HttpRequest, issuer: OrgUnit, task: PracticeTask | No
         "issuer": issuer,
         "issuers": _issuing_units(request),
         "task": task,
+        "locked": task is not None and task.status != PracticeTask.Status.DRAFT,
         "categories": list(selectors.category_list(user=request.user)),  # type: ignore[arg-type]
         "tree": _tree(request, issuer),
         "chosen": chosen,

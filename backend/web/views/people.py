@@ -96,7 +96,10 @@ def import_sheet(request: HttpRequest, unit_id: int) -> HttpResponse:
             raise ValidationFailed(_("Choose a CSV or XLSX file."), {"file": [_("No file was sent.")]})
         result = run(actor=user, file=upload, filename=upload.name or "")
     except ApplicationError as exc:
-        context["rows"] = (exc.extra or {}).get("rows", [])
+        context["rows"] = [
+            {**row, "entry": row.get("code") or row.get("username") or "—"}
+            for row in (exc.extra or {}).get("rows", [])
+        ]
         return render_form(request, template, partial, context, exc=exc, active="units")
     message = _("Imported: %(created)s new, %(updated)s updated, %(unchanged)s unchanged.") % {
         "created": result.created,
