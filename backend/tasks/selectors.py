@@ -8,6 +8,7 @@ assignment: anyone who sees its unit. Everything else is 404.
 from datetime import datetime
 from typing import Any
 
+from django.apps import apps
 from django.db import connection
 from django.db.models import (
     Count,
@@ -226,9 +227,16 @@ def assignment_detail(*, user: User, assignment_id: Any, grants: Grants | None =
 
 
 def assignment_events(
-    *, user: User, assignment_id: Any, grants: Grants | None = None
+    *,
+    user: User,
+    assignment_id: Any = None,
+    grants: Grants | None = None,
+    assignment: Assignment | None = None,
 ) -> QuerySet[AssignmentEvent]:
-    assignment = assignment_get(user=user, assignment_id=assignment_id, grants=grants)
+    """Every transition, oldest first. `assignment`: one the caller already read through
+    assignment_get or assignment_detail (the same access rule), so it is not read again."""
+    if assignment is None:
+        assignment = assignment_get(user=user, assignment_id=assignment_id, grants=grants)
     return assignment.events.select_related("actor").order_by("created_at", "id")
 
 
@@ -236,9 +244,18 @@ def _with_evidence(submissions: QuerySet[Submission]) -> QuerySet[Submission]:
     return submissions.select_related("submitted_by", "reviewed_by").prefetch_related("photos", "flags")
 
 
-def submission_list(*, user: User, assignment_id: Any, grants: Grants | None = None) -> list[Submission]:
-    """The report history, newest first, each with its photos, flags and review: four queries."""
-    assignment = assignment_get(user=user, assignment_id=assignment_id, grants=grants)
+def submission_list(
+    *,
+    user: User,
+    assignment_id: Any = None,
+    grants: Grants | None = None,
+    assignment: Assignment | None = None,
+) -> list[Submission]:
+    """The report history, newest first, each with its photos, flags and review: four queries (three
+    when the caller passes the `assignment` it already read through assignment_get or
+    assignment_detail, the same access rule)."""
+    if assignment is None:
+        assignment = assignment_get(user=user, assignment_id=assignment_id, grants=grants)
     submissions = list(_with_evidence(assignment.submissions.all()).order_by("-created_at", "-id"))
     for submission in submissions:
         submission.assignment = assignment  # what the reports' `actions` read
@@ -407,7 +424,7 @@ def unit_dashboard(*, user: User, unit_id: Any) -> dict[str, Any]:
         raise NotFound(_("Unit not found, or you do not have access to it."))
     assignments = Assignment._meta.db_table
     tasks = PracticeTask._meta.db_table
-    flags = Submission.flags.rel.related_model._meta.db_table  # evidence.EvidenceFlag
+    flags = apps.get_model("evidence", "EvidenceFlag")._meta.db_table
     open_marks = ",".join(["%s"] * len(OPEN_STATUSES))
     rows = subtree_rollup(
         root=root,

@@ -120,7 +120,7 @@ def assignment_context(request: HttpRequest, assignment_id: int) -> dict[str, An
     user: User = request.user  # type: ignore[assignment]  # login_required
     grants = Grants.of_request(request)
     assignment = selectors.assignment_detail(user=user, assignment_id=assignment_id, grants=grants)
-    reports = list(selectors.submission_list(user=user, assignment_id=assignment.pk, grants=grants))
+    reports = list(selectors.submission_list(user=user, assignment=assignment))
     children = assignment.child_list  # type: ignore[attr-defined]  # set by selectors.assignment_detail
     visible_units = evidence_selectors.earlier_units_visible(
         user=user,
@@ -141,7 +141,7 @@ def assignment_context(request: HttpRequest, assignment_id: int) -> dict[str, An
         "missing_children": [child for child in children if child.status != Status.APPROVED],
         "overdue_children": [child for child in children if child.is_overdue and "urge" in child.actions],
         "rollup": assignment.rollup,  # type: ignore[attr-defined]
-        "events": list(selectors.assignment_events(user=user, assignment_id=assignment.pk, grants=grants)),
+        "events": list(selectors.assignment_events(user=user, assignment=assignment)),
     }
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from evidence.services import enqueue_processing as ENQUEUE_PROCESSING  # before any test patches it
 from tests.conftest import IN_CI
@@ -38,6 +39,8 @@ LAUNCH_ARGS = [
     "--disable-sync",
 ]
 PHONE = {"width": 390, "height": 844}
+# A shared 2-core machine under a full test run answers a report with photos in seconds, not at once.
+expect.set_options(timeout=20_000)
 DESK = {"width": 1440, "height": 900}
 
 
@@ -146,6 +149,7 @@ class Visit:
     def close(self) -> None:
         assert not self.violations, self.violations
         if self.context is not None:
+            self.context.unroute_all(behavior="ignoreErrors")
             self.context.close()
             self.context = None
 
