@@ -406,3 +406,19 @@ def test_add_a_person_and_import_people_with_every_bad_row_shown(site, world):
     from orgs.models import User
 
     assert not User.objects.filter(username="li_lei").exists()  # all rows or none
+
+
+def test_a_form_that_cannot_succeed_is_not_offered_the_reason_is(site, world):
+    waiting = assignment_of(site["tasks"]["lecture"], world["C2"])
+    page = browser_client(site["worker_c2"]).get(f"/assignments/{waiting.pk}/report/")
+    assert page.status_code == 409
+    assert "已上报" in text(page) and 'name="summary"' not in page.content.decode()
+    draft_refused = browser_client(site["district_officer"]).get(
+        f"/tasks/{site['tasks']['lecture'].pk}/edit/"
+    )
+    assert draft_refused.status_code in (200, 409)  # a published task's text stays editable
+    street = browser_client(site["street_officer"])
+    assert street.get(f"/assignments/{waiting.pk}/delegate/").status_code in (
+        403,
+        409,
+    )  # not theirs to pass on

@@ -160,7 +160,8 @@ def delegate(request: HttpRequest, assignment_id: int) -> HttpResponse:
     """下派: chosen units below, each receiving the task with its own due time (no later than ours)."""
     assignment = _assignment(request, assignment_id)
     template, partial = "web/delegate.html", "web/partials/delegate_form.html"
-    if request.method != "POST":
+    if request.method != "POST":  # no form that cannot succeed: the service's reason instead
+        policies.require(policies.assignment_delegate_refusal(Grants.of_request(request), assignment))
         return render_form(
             request, template, partial, _delegation_context(request, assignment), active="home"
         )
@@ -251,6 +252,7 @@ def report(request: HttpRequest, assignment_id: int) -> HttpResponse:
     assignment = _assignment(request, assignment_id)
     template, partial = "web/report.html", "web/partials/report_form.html"
     if request.method != "POST":
+        policies.require(policies.assignment_submit_refusal(Grants.of_request(request), assignment))
         return render_page(request, template, report_context(request, assignment), active="home")
     try:
         uploads.refuse_oversized_body(request)

@@ -184,6 +184,7 @@ def task_edit(request: HttpRequest, task_id: int) -> HttpResponse:
     task = selectors.task_get(user=user, task_id=task_id)
     context = _form_context(request, task.issuer_unit, task)
     if request.method != "POST":
+        policies.require(policies.task_edit_refusal(Grants.of_request(request), task))
         return render_form(request, FORM_TEMPLATE, FORM_PARTIAL, context, active="tasks")
     fields = _fields(request, task.issuer_unit)
     if task.status != PracticeTask.Status.DRAFT:  # what may still change once it is out
@@ -216,13 +217,6 @@ def target_count(request: HttpRequest) -> HttpResponse:
 
 # 发布, 撤销, 结束 ------------------------------------------------------------------------------------
 
-STEPS = {
-    "publish": {"service": "task_publish", "template": "web/task_step.html"},
-    "cancel": {"service": "task_cancel", "template": "web/task_step.html"},
-    "close": {"service": "task_close", "template": "web/task_step.html"},
-}
-
-
 def _step_context(request: HttpRequest, task: PracticeTask, step: str) -> dict[str, Any]:
     task.actions = policies.task_actions(Grants.of_request(request), task)  # type: ignore[attr-defined]
     context: dict[str, Any] = {"task": task, "step": step}
@@ -244,12 +238,20 @@ def _open() -> tuple[str, ...]:
     return tuple(OPEN_STATUSES)
 
 
+_STEP_REFUSALS = {
+    "publish": policies.task_publish_refusal,
+    "cancel": policies.task_cancel_refusal,
+    "close": policies.task_close_refusal,
+}
+
+
 def _task_step(request: HttpRequest, task_id: int, step: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     task = selectors.task_get(user=user, task_id=task_id)
     template, partial = "web/task_step.html", "web/partials/task_step_form.html"
     context = _step_context(request, task, step)
     if request.method != "POST":
+        policies.require(_STEP_REFUSALS[step](Grants.of_request(request), task))
         return render_form(request, template, partial, context, active="tasks")
     try:
         if step == "publish":

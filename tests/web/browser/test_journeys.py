@@ -46,6 +46,9 @@ def test_the_community_worker(visit, viewport):
     expect(page.get_by_text("至少 1 张、最多 3 张照片；填写活动时间、参加人数、活动地点")).to_be_visible()
     expect(page.get_by_role("img", name=re.compile("现场照片"))).to_have_count(2)
     tab.shot("worker-assignment")
+    page.get_by_role("main").get_by_role("link", name="提交").first.click()
+    expect(page.get_by_label("活动内容")).to_be_visible()
+    tab.shot("worker-report")
 
     nav(tab, "我的").click()
     expect(page.get_by_role("heading", name="我的单位和角色")).to_be_visible()
@@ -89,6 +92,14 @@ def test_the_district(visit, viewport, who):
     expect(page.get_by_role("heading", name="总览", level=1)).to_be_visible()
     expect(page.get_by_text("中原区派发的任务")).to_be_visible()
     tab.shot(f"{who}-overview")
+    if who != "district_viewer":
+        page.get_by_role("link", name="新建任务").click()
+        expect(page.get_by_role("heading", name="新建任务", level=1)).to_be_visible()
+        expect(page.get_by_text(re.compile(r"\d+ 个单位将收到此任务"))).to_be_visible()
+        tab.shot(f"{who}-compose")
+        page.go_back()
+    else:
+        expect(page.get_by_role("link", name="新建任务")).to_have_count(0)
 
     page.get_by_role("link", name=re.compile("党的创新理论“微宣讲”进社区")).click()
     progress = page.get_by_role("region", name=re.compile("进度"))
@@ -156,9 +167,28 @@ def test_pages_fit_a_narrow_phone_and_200_percent_zoom(chromium, app, viewport, 
     site = app.site
     try:
         for who, paths in (
-            ("community_worker", ["/mine/", f"/assignments/{site['returned'].pk}/", "/account/"]),
-            ("street_officer", ["/inbox/", f"/tasks/{site['tasks']['volunteer'].pk}/", "/units/"]),
-            ("district_officer", ["/overview/", f"/tasks/{site['tasks']['lecture'].pk}/", "/tasks/"]),
+            (
+                "community_worker",
+                [
+                    "/mine/",
+                    f"/assignments/{site['returned'].pk}/",
+                    f"/assignments/{site['returned'].pk}/report/",
+                    "/account/",
+                ],
+            ),
+            (
+                "street_officer",
+                [
+                    "/inbox/",
+                    "/review/",
+                    f"/tasks/{site['tasks']['volunteer'].pk}/",
+                    "/units/",
+                ],
+            ),
+            (
+                "district_officer",
+                ["/overview/", f"/tasks/{site['tasks']['lecture'].pk}/", "/tasks/", "/tasks/new/"],
+            ),
         ):
             page.goto(app.url + "/login/")
             page.get_by_label("用户名或手机号").fill(site[who].username)
