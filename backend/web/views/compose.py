@@ -91,6 +91,7 @@ def _form_context(request: HttpRequest, issuer: OrgUnit, task: PracticeTask | No
     if task is not None and request.method != "POST":
         chosen = {t["unit"] for t in task.targets or [] if not t.get("level")}
     evidence = requirements.evidence_requirements_normalize(task.evidence_requirements if task else {})
+    level_target = next((t for t in (task.targets or []) if t.get("level")), None) if task else None
     return {
         "issuer": issuer,
         "issuers": _issuing_units(request),
@@ -109,7 +110,11 @@ def _form_context(request: HttpRequest, issuer: OrgUnit, task: PracticeTask | No
             ("volunteer_hours_required", _("the volunteer hours")),
             ("all_delegated_required", _("a street reports only when all its communities are approved")),
         ],
-        "level_target": next((t for t in (task.targets or []) if t.get("level")), None) if task else None,
+        "level_target": level_target,
+        # A new task goes to the whole unit by level; a saved one as it was saved.
+        "initial_scope": "units" if task is not None and task.targets and level_target is None else "level",
+        "initial_level": (level_target or {}).get("level") or "community",
+        "initial_points": task.points if task is not None else 10,
     }
 
 

@@ -37,6 +37,7 @@ LAUNCH_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--lang=zh-CN",  # the browser's own words (file pickers, date fields) as a Chinese phone shows them
 ]
 PHONE = {"width": 390, "height": 844}
 # A shared 2-core machine under a full test run answers a report with photos in seconds, not at once.

@@ -97,7 +97,7 @@ def test_the_district(visit, viewport, who):
         expect(page.get_by_role("heading", name="新建任务", level=1)).to_be_visible()
         expect(page.get_by_text(re.compile(r"\d+ 个单位将收到此任务"))).to_be_visible()
         tab.shot(f"{who}-compose")
-        page.go_back()
+        nav(tab, "总览").click()
     else:
         expect(page.get_by_role("link", name="新建任务")).to_have_count(0)
 
