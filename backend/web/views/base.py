@@ -208,9 +208,11 @@ def render_form(
     return render_page(request, template, context, partial=partial, active=active, status=status)
 
 
-def with_actions(grants: Any, items: Any) -> Any:
+def with_actions(grants: Any, items: Any, *, only: tuple[str, ...] = ()) -> Any:
     """Each task or assignment of `items` (a list or a page) gets its `actions` (tasks.policies), which
-    the templates read to show buttons; computed in memory from what the selectors loaded."""
+    the templates read to show buttons; computed in memory from what the selectors loaded. With `only`,
+    a list offers just those of them (the street's overdue list: urging, not the community's own steps,
+    which its page still offers)."""
     from tasks import policies
     from tasks.models import Assignment, PracticeTask
 
@@ -220,9 +222,12 @@ def with_actions(grants: Any, items: Any) -> Any:
         items.object_list = rows
     for item in rows:
         if isinstance(item, Assignment):
-            item.actions = policies.assignment_actions(grants, item)  # type: ignore[attr-defined]
+            actions = policies.assignment_actions(grants, item)
         elif isinstance(item, PracticeTask):
-            item.actions = policies.task_actions(grants, item)  # type: ignore[attr-defined]
+            actions = policies.task_actions(grants, item)
+        else:
+            continue
+        item.actions = [action for action in actions if not only or action in only]
     return items
 
 

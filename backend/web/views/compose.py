@@ -222,6 +222,7 @@ def target_count(request: HttpRequest) -> HttpResponse:
 
 # 发布, 撤销, 结束 ------------------------------------------------------------------------------------
 
+
 def _step_context(request: HttpRequest, task: PracticeTask, step: str) -> dict[str, Any]:
     task.actions = policies.task_actions(Grants.of_request(request), task)  # type: ignore[attr-defined]
     context: dict[str, Any] = {"task": task, "step": step}

@@ -46,6 +46,12 @@ def mine(request: HttpRequest) -> HttpResponse:
 
 
 INBOX_SECTIONS = ("review", "own", "overdue")
+# What each list of 待办 offers on its rows; each assignment's page offers everything it may.
+SECTION_ACTIONS: dict[str, tuple[str, ...]] = {
+    "review": ("review",),
+    "own": (),
+    "overdue": ("review", "urge"),
+}
 
 
 def review_queue(
@@ -84,6 +90,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         sections[section] = with_actions(
             Grants.of_request(request),
             paginate(request, _inbox_section(request, unit, section), param=section),
+            only=SECTION_ACTIONS[section],
         )
     context = {"unit": unit, "sections": sections, "section": only}
     if only in INBOX_SECTIONS:

@@ -175,7 +175,7 @@ def test_a_report_made_offline_is_kept_on_the_phone_and_arrives_once(working_app
     worker.context.set_offline(True)
     page.get_by_role("button", name="提交").click()
     outbox = page.locator("#outbox")
-    expect(outbox).to_contain_text("待发送 · 1")
+    expect(outbox).to_contain_text("待发送1 份上报保存在本机")
     expect(outbox).to_contain_text("敬老院慰问演出")
     expect(page.get_by_role("button", name="提交")).to_be_disabled()
     worker.shot("worker-offline")

@@ -99,9 +99,9 @@
     if (!pending.length && !refused.length && !note) { banner.hidden = true; return; }
     if (pending.length) {
       var strong = document.createElement("strong");
-      strong.textContent = banner.dataset.labelPending + " · " + pending.length;
+      strong.textContent = banner.dataset.labelPending;
       banner.appendChild(strong);
-      banner.appendChild(document.createTextNode(" " + banner.dataset.textPending));
+      banner.appendChild(document.createTextNode(banner.dataset.textPending.replace("{count}", pending.length)));
       var list = document.createElement("ul");
       pending.forEach(function (e) { var li = document.createElement("li"); li.textContent = e.title; list.appendChild(li); });
       banner.appendChild(list);
