@@ -203,3 +203,51 @@ def test_pages_fit_a_narrow_phone_and_200_percent_zoom(chromium, app, viewport, 
             expect(page.get_by_role("heading", name="登录")).to_be_visible()
     finally:
         context.close()
+
+
+def test_the_street_reports_upward_naming_the_communities_still_open(visit, app):
+    """上报 of a delegated assignment: a summary only, the open communities named, sent by the page's script."""
+    from tests.web.helpers import assignment_of, report, review
+
+    site = app.site
+    volunteer = site["tasks"]["volunteer"]
+    street_unit = site["street_officer"].memberships.first().unit
+    c1 = assignment_of(volunteer, site["community_worker"].memberships.first().unit)
+    report(c1, site["community_worker"], photos=1)
+    review(c1, site["street_officer"], "approve", rating=5)
+
+    tab = visit(DESK)
+    log_in(tab, "street_officer", DESK)
+    page = tab.page
+    own = page.get_by_role("region", name=re.compile("本单位待办任务"))
+    own.get_by_role("listitem").filter(has_text="敬老爱老志愿服务").get_by_role("link", name="上报").click()
+    expect(page.get_by_text(re.compile(r"1 个下派单位尚未通过：\s*杜康社区"))).to_be_visible()
+    page.get_by_label("工作汇总").fill("建西社区开展敬老服务，杜康社区仍在进行。")
+    page.get_by_role("button", name="上报").click()
+    expect(page.get_by_text("上报已发送。")).to_be_visible()
+    mine = assignment_of(volunteer, street_unit)
+    assert mine.status == "submitted"
+    assert [unit["name"] for unit in mine.current_submission.missing_units] == ["杜康社区"]
+
+
+def test_the_report_form_in_keyboard_order_with_the_photo_pickers_reachable(visit, app):
+    tab = visit(PHONE)
+    log_in(tab, "community_worker", PHONE)
+    tab.open(f"/assignments/{app.site['returned'].pk}/report/")
+    page = tab.page
+    summary = page.get_by_label("活动内容")
+    summary.focus()
+    page.keyboard.press("Shift+Tab")
+    album = page.get_by_label("从相册选择")
+    expect(album).to_be_focused()  # the file inputs are visually hidden behind their labels, not skipped
+    outline = page.locator("label[for=photos-album]").evaluate("l => getComputedStyle(l).outlineStyle")
+    assert outline == "solid"  # the label shows the focus
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_label("拍照")).to_be_focused()
+    page.get_by_label("参加人数").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("志愿者人数")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("志愿服务时长")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="提交")).to_be_focused()

@@ -50,6 +50,7 @@
   }
 
   function render() {
+    if (!list) return; // a summary only (上报 of a delegated assignment): no photos to show
     list.textContent = "";
     photos.forEach(function (photo, index) {
       var item = document.createElement("li");
