@@ -8,6 +8,7 @@ Which buttons exist is read from the object's `actions` (tasks.policies), never 
 import uuid
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -19,12 +20,14 @@ from rest_framework.request import Request
 
 from common import idempotency
 from common.exceptions import ApplicationError, ValidationFailed
+from orgs import selectors as org_selectors
 from orgs.models import User
 from orgs.scope import Grants
 from tasks import policies, requirements, selectors, services, uploads
 from tasks.serializers import DelegateInputSerializer, UrgeInputSerializer
 from tasks.services.shared import merge_errors
 from web.views.base import done, is_htmx, moment_field, page, render_form, render_page
+from web.views.work import assignment_context, assignment_page
 
 Action = policies.AssignmentAction
 
@@ -60,8 +63,7 @@ def _slot_refused(request: HttpRequest, assignment_id: int, exc: ApplicationErro
             partial="web/partials/action_slot.html",
             status=exc.status_code,
         )
-    from web.views.work import assignment_page  # the whole page, with the refusal at its buttons
-
+    # The whole page, with the refusal at its buttons.
     return assignment_page(request, assignment_id, slot_error=str(exc.message), status=exc.status_code)
 
 
@@ -129,8 +131,6 @@ def _safe_next(request: HttpRequest) -> str:
 
 def _delegation_context(request: HttpRequest, assignment) -> dict[str, Any]:
     """The units below the assignment's unit the person may pick (the communities of a street)."""
-    from orgs import selectors as org_selectors
-
     candidates = list(
         org_selectors.unit_list(user=request.user)  # type: ignore[arg-type]
         .filter(parent=assignment.unit, is_active=True)
@@ -224,8 +224,6 @@ def _wants_json(request: HttpRequest) -> bool:
 
 
 def report_context(request: HttpRequest, assignment) -> dict[str, Any]:
-    from web.views.work import assignment_context
-
     context = assignment_context(request, assignment.pk)
     station = context["assignment"].unit
     required = requirements.requirements_of(context["task"])
@@ -280,8 +278,6 @@ def report(request: HttpRequest, assignment_id: int) -> HttpResponse:
         _("Your report has been sent.") if not outcome.replayed else _("Your report had already arrived.")
     )
     if _wants_json(request):
-        from django.contrib import messages
-
         messages.success(request, message)
         response = JsonResponse({"redirect": url, "submission": outcome.submission_id}, status=201)
         if outcome.replayed:

@@ -7,6 +7,7 @@ TaskUpdateSerializer) and go to the same services; a date alone means the end of
 
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -16,10 +17,10 @@ from django.views.decorators.http import require_GET
 
 from common.exceptions import ApplicationError, NotFound, ValidationFailed
 from orgs import selectors as org_selectors
-from orgs.models import Level, OrgUnit, Role, User
+from orgs.models import Level, OrgUnit, User
 from orgs.scope import Grants
 from tasks import policies, requirements, selectors, services
-from tasks.models import PracticeTask
+from tasks.models import OPEN_STATUSES, PracticeTask
 from tasks.serializers import TaskCreateSerializer, TaskEndSerializer, TaskUpdateSerializer
 from tasks.services.shared import merge_errors
 from web.views.base import done, moment_field, page, render_form, request_workspaces
@@ -33,7 +34,6 @@ FLAGS = (
     "location_required",
     "all_delegated_required",
 )
-ISSUING_ROLES = (Role.ADMINISTRATOR, Role.OFFICER)
 
 
 def _int_or_raw(value: str | None) -> Any:
@@ -155,8 +155,6 @@ def _attach(request: HttpRequest, task: PracticeTask) -> list[str]:
 
 
 def _saved(request: HttpRequest, task: PracticeTask, message: str, problems: list[str]) -> HttpResponse:
-    from django.contrib import messages
-
     for problem in problems:
         messages.error(request, _("Attachment not added: %(problem)s") % {"problem": problem})
     return done(request, reverse("web:task_detail", args=[task.pk]), message)
@@ -234,14 +232,8 @@ def _step_context(request: HttpRequest, task: PracticeTask, step: str) -> dict[s
             task_id=task.pk,
         )
     else:
-        context["open_count"] = task.assignments.filter(status__in=_open()).count()
+        context["open_count"] = task.assignments.filter(status__in=OPEN_STATUSES).count()
     return context
-
-
-def _open() -> tuple[str, ...]:
-    from tasks.models import OPEN_STATUSES
-
-    return tuple(OPEN_STATUSES)
 
 
 _STEP_REFUSALS = {
