@@ -251,3 +251,32 @@ def test_the_report_form_in_keyboard_order_with_the_photo_pickers_reachable(visi
     expect(page.get_by_label("志愿服务时长")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="提交")).to_be_focused()
+
+
+def test_a_refused_photo_is_named_in_place_and_the_rest_of_the_report_kept(visit, app, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from web.demo_photos import activity_photo
+
+    good = tmp_path / "IMG_0101.jpg"
+    good.write_bytes(activity_photo(seed=5, banner="宣讲", taken_at=timezone.now() - timedelta(hours=1)))
+    broken = tmp_path / "坏照片.jpg"
+    broken.write_bytes(b"this is not a photo")
+    tab = visit(PHONE)
+    log_in(tab, "community_worker", PHONE)
+    tab.open(f"/assignments/{app.site['returned'].pk}/report/")
+    page = tab.page
+    page.get_by_label("从相册选择").set_input_files([str(good), str(broken)])
+    page.get_by_label("活动内容").fill("补充横幅照片。")
+    page.get_by_label("参加人数").fill("30")
+    page.get_by_role("button", name="提交").click()
+
+    refused = page.get_by_role("listitem").filter(has_text="坏照片.jpg")
+    expect(refused.get_by_role("alert")).to_be_visible()  # the reason, beside that photo
+    expect(page.get_by_role("listitem").filter(has_text="IMG_0101.jpg").get_by_role("alert")).to_have_count(0)
+    expect(page.get_by_label("活动内容")).to_have_value("补充横幅照片。")
+    expect(page.get_by_text("2 / 3 张已选")).to_be_visible()
+    refused.get_by_role("button", name="移除 坏照片.jpg").click()
+    expect(page.get_by_text("1 / 3 张已选")).to_be_visible()
