@@ -422,3 +422,27 @@ def test_a_form_that_cannot_succeed_is_not_offered_the_reason_is(site, world):
         403,
         409,
     )  # not theirs to pass on
+
+
+def test_an_oversized_report_is_refused_before_its_body_is_read_and_csrf_still_holds(site, settings):
+    returned = site["returned"]
+    settings.EVIDENCE_MAX_REQUEST_BYTES = 1000
+    worker = browser_client(site["community_worker"])
+    # A body that could not even be parsed: a 413 proves it was never read.
+    response = worker.generic(
+        "POST",
+        f"/assignments/{returned.pk}/report/",
+        b"--x\r\nnot multipart at all",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH="5000000",
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 413
+    assert "MB" in response.json()["message"]
+
+    settings.EVIDENCE_MAX_REQUEST_BYTES = 120 * 1024 * 1024
+    strict = browser_client(site["community_worker"])
+    strict.handler.enforce_csrf_checks = True
+    refused = strict.post(f"/assignments/{returned.pk}/report/", report_fields())
+    assert refused.status_code == 403
+    assert not Submission.objects.filter(assignment=returned, summary=report_fields()["summary"]).exists()

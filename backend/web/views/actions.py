@@ -10,16 +10,18 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 
 from common import idempotency
-from common.exceptions import ApplicationError, ValidationFailed
+from common.exceptions import ApplicationError, Forbidden, PayloadTooLarge, ValidationFailed
 from orgs import selectors as org_selectors
 from orgs.models import User
 from orgs.scope import Grants
@@ -240,6 +242,18 @@ def report_context(request: HttpRequest, assignment) -> dict[str, Any]:
     }
 
 
+def _csrf_refusal(request: HttpRequest) -> HttpResponse | None:
+    """Django's CSRF check, asked by the view itself: the middleware would read (and spool to disk) the
+    whole body looking for the token before the view could refuse an oversized report."""
+    check = CsrfViewMiddleware(lambda _request: HttpResponse())
+    return check.process_view(request, _not_exempt, (), {})
+
+
+def _not_exempt(request: HttpRequest) -> HttpResponse:  # what the check is told the view is
+    return HttpResponse()
+
+
+@csrf_exempt  # checked in the view, right after the declared size (_csrf_refusal)
 @page
 def report(request: HttpRequest, assignment_id: int) -> HttpResponse:
     """提交 (a community's report with photos) or 上报 (a street's, once its communities are done).
@@ -253,8 +267,12 @@ def report(request: HttpRequest, assignment_id: int) -> HttpResponse:
         policies.require(policies.assignment_submit_refusal(Grants.of_request(request), assignment))
         return render_page(request, template, report_context(request, assignment), active="home")
     try:
+        # As the API: the declared size and who may report are known before the body is read.
         uploads.refuse_oversized_body(request)
         services.assignment_submit_precheck(actor=request.user, assignment=assignment)  # type: ignore[arg-type]
+        refused = _csrf_refusal(request)
+        if refused is not None:
+            return refused
         # The API's reading of the body (form fields and the files of "photos"), on this request.
         payload = uploads.photo_request(Request(request, parsers=[MultiPartParser(), FormParser()]))
         outcome = services.submission_create(
@@ -271,6 +289,8 @@ def report(request: HttpRequest, assignment_id: int) -> HttpResponse:
             return JsonResponse(
                 {"message": str(exc.message), "errors": _jsonable(exc.extra)}, status=exc.status_code
             )
+        if isinstance(exc, PayloadTooLarge | Forbidden):  # an error page: the body stays unread
+            raise
         context = report_context(request, assignment)
         return render_form(request, template, partial, context, exc=exc, active="home")
     url = _page_url(assignment)
