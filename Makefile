@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 MANAGE := cd backend && ../$(BIN)/python manage.py
 
-.PHONY: install demo test lint messages vendor check clean
+.PHONY: install demo test bench-tiny lint messages vendor check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,16 +18,27 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-# SQLite and the filesystem broker need their folders on a fresh clone; `exec` lets a signal sent
-# to the recipe's shell reach serve_demo, which then stops its Celery worker and beat.
+# Without DATABASE_URL each command starts the checkout's embedded PostgreSQL (.demo/postgres) on
+# its first connection and stops it when it exits (serve_demo: after its Celery worker and beat).
+# The filesystem broker needs its folders on a fresh clone; `exec` lets a signal sent to the
+# recipe's shell reach serve_demo, which then stops its Celery worker and beat.
 demo: install
 	mkdir -p .demo/broker/processed
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_demo
 	PORT=$(PORT) exec $(BIN)/python backend/manage.py serve_demo
 
+# Both cores. xdist's default distribution hands each worker tests in pytest-django's order, so the
+# transactional tests (which empty every table, seeded categories included) run last on each worker.
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
+
+# Every benchmark at a tiny size (seconds each): proves they still run against the current schema.
+bench-tiny: install
+	for bench in benchmarks/bench_*.py; do \
+	  [ "$$bench" = benchmarks/bench_common.py ] && continue; \
+	  echo "== $$bench --tiny"; $(BIN)/python "$$bench" --tiny || exit 1; \
+	done
 
 lint: install
 	$(BIN)/ruff check .

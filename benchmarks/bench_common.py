@@ -1,10 +1,16 @@
 """Shared set-up for the benchmarks: a scratch PostgreSQL database and a large tree built fast.
 
-Not a benchmark itself. Each benchmark names its scratch database (default `chuanxi_bench_tasks`)
-on the server of DATABASE_URL; it is dropped and created, migrated, used, and dropped again
-(unless --keep). Nothing else on the server is touched.
+Not a benchmark itself. Each benchmark names its scratch database (default `chuanxi_bench_tasks`,
+suffixed with DATABASE_URL's own database name: see `scoped`) on the server of DATABASE_URL, or without it on the checkout's embedded server (the demo's,
+.demo/postgres, started for the run and stopped after it unless the demo is using it); it is
+dropped and created, migrated, used, and dropped again (unless --keep). Nothing else on the server
+is touched.
+
+Every benchmark takes --tiny (or BENCH_TINY=1): a few rows and one round, to prove in seconds that
+it still runs against the current schema (`make bench-tiny`, run by CI). Tiny figures mean nothing.
 """
 
+import argparse
 import os
 import platform
 import statistics
@@ -17,13 +23,45 @@ REPO = Path(__file__).resolve().parent.parent
 SCRATCH_DB = "chuanxi_bench_tasks"
 
 
+def add_tiny_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        default=os.environ.get("BENCH_TINY", "") not in ("", "0"),
+        help="a few rows and one round: checks that the benchmark runs (CI), measures nothing",
+    )
+
+
+def server_url() -> str:
+    """DATABASE_URL, or else the checkout's embedded PostgreSQL (the demo's), joined for this run."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url:
+        if not url.startswith(("postgres://", "postgresql://")):
+            raise SystemExit("DATABASE_URL must name a PostgreSQL server (postgres://user@host:port/any).")
+        return url
+    sys.path.insert(0, str(REPO / "backend"))
+    from config import embedded_db
+
+    server = embedded_db.server(REPO / ".demo" / "postgres")
+    server.join()
+    return server.url("postgres")
+
+
 def with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def scoped(url: str, name: str) -> str:
+    """`name` with the database name of `url` appended (`chuanxi_bench_tasks_test` for .../test), so
+    the benchmarks of two checkouts, or of CI, on one shared server never drop each other's."""
+    own = urlsplit(url).path.lstrip("/")
+    return f"{name}_{own}" if own and own != "postgres" else name
 
 
 def recreate_database(url: str, name: str = SCRATCH_DB, *, drop_only: bool = False) -> None:
     import psycopg
 
+    name = scoped(url, name)
     with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if not drop_only:
@@ -31,11 +69,9 @@ def recreate_database(url: str, name: str = SCRATCH_DB, *, drop_only: bool = Fal
 
 
 def setup_django(url: str, name: str = SCRATCH_DB) -> None:
-    """Point Django at a fresh scratch database `name` and migrate it."""
-    if not url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("Set DATABASE_URL=postgres://user@host:port/any to a PostgreSQL server.")
+    """Point Django at a fresh scratch database `name` on the server of `url` (server_url()) and migrate it."""
     recreate_database(url, name)
-    os.environ["DATABASE_URL"] = with_database(url, name)
+    os.environ["DATABASE_URL"] = with_database(url, scoped(url, name))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
     sys.path.insert(0, str(REPO / "backend"))

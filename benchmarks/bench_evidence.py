@@ -1,6 +1,7 @@
 """Benchmark: evidence photos end to end on PostgreSQL, at a million stored photos.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python benchmarks/bench_evidence.py
+    .venv/bin/python benchmarks/bench_evidence.py --tiny    # seconds: does it still run?
 
 In a scratch database `chuanxi_bench_evidence` (created, migrated and dropped by the script):
 
@@ -128,8 +129,11 @@ def main() -> int:
     parser.add_argument("--probes", type=int, default=200)
     parser.add_argument("--uploads", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
+    common.add_tiny_option(parser)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
+    if args.tiny:
+        args.photos, args.probes, args.uploads = 2000, 5, 1
+    url = common.server_url()
     media = tempfile.mkdtemp(prefix="chuanxi-bench-media-")
     os.environ["TEST_MEDIA_ROOT"] = media
     os.environ.pop("REDIS_URL", None)  # jobs are timed by calling them; the broker is kombu's memory
@@ -261,9 +265,9 @@ def run(args) -> int:
     client.force_authenticate(user=worker)
     taken = timezone.localtime(timezone.now()).strftime("%Y:%m:%d %H:%M:%S")
     exif = make_exif(taken_at=taken, latitude=(34, 44, 49.2), longitude=(113, 37, 30.0), orientation=1)
-    scene = real_looking_photo(2025, (4000, 3000))
+    scene = real_looking_photo(2025, (800, 600) if args.tiny else (4000, 3000))
     photo = jpeg(scene, quality=92, exif=exif)
-    print(f"\n12 MP JPEG: {scene.size[0]}x{scene.size[1]}, {len(photo) / 1e6:.2f} MB, EXIF time + GPS")
+    print(f"\nJPEG: {scene.size[0]}x{scene.size[1]}, {len(photo) / 1e6:.2f} MB, EXIF time + GPS")
     held = (timezone.now() - timedelta(hours=3)).isoformat()
     upload_times, photo_ids, queries = [], [], []
     for index in range(args.uploads + 1):

@@ -1,8 +1,10 @@
 """Benchmark: import a division list of ~50,000 units, then import it again (the idempotent pass).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python benchmarks/bench_import_units.py --units 50000
+    .venv/bin/python benchmarks/bench_import_units.py --tiny    # seconds: does it still run?
 
-Works in a scratch database `chuanxi_bench` on the server of DATABASE_URL: it is dropped and
+Works in a scratch database `chuanxi_bench` on the server of DATABASE_URL (else the checkout's
+embedded PostgreSQL, see bench_common): it is dropped and
 created, migrated, used, and dropped again at the end (keep it with --keep). Nothing else on the
 server is touched. Results go to docs/benchmarks.md by hand.
 """
@@ -10,14 +12,13 @@ server is touched. Results go to docs/benchmarks.md by hand.
 import argparse
 import csv
 import io
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import machine, recreate_database, setup_django  # noqa: E402
+from bench_common import add_tiny_option, machine, recreate_database, server_url, setup_django  # noqa: E402
 
 SCRATCH_DB = "chuanxi_bench"
 
@@ -72,12 +73,12 @@ def main() -> int:
     parser.add_argument("--districts", type=int, default=20)
     parser.add_argument("--streets", type=int, default=50, help="streets per district")
     parser.add_argument("--keep", action="store_true", help=f"keep the {SCRATCH_DB} database afterwards")
+    add_tiny_option(parser)
     args = parser.parse_args()
+    if args.tiny:
+        args.units, args.districts, args.streets = 30, 2, 3
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        print("Set DATABASE_URL=postgres://user@host:port/any to a PostgreSQL server.", file=sys.stderr)
-        return 2
+    url = server_url()
     per_street = max(
         0,
         round(

@@ -1,6 +1,7 @@
 """Evidence photo processing: how long a 12 MP phone photo takes, and what a decompression bomb costs.
 
     .venv/bin/python benchmarks/bench_photos.py [--runs 15] [--no-heic]
+    .venv/bin/python benchmarks/bench_photos.py --tiny    # seconds: does it still run?
 
 Targets: render_derivatives < 0.5 s for a 12 MP JPEG; a decompression bomb refused in < 1 s and
 < 100 MB peak RSS. Each bomb is handled in a fresh process so its peak memory is its own
@@ -21,13 +22,14 @@ import time
 from pathlib import Path
 
 REPO_DIR = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO_DIR / "backend"), str(REPO_DIR)]
+sys.path[:0] = [str(REPO_DIR / "backend"), str(REPO_DIR), str(REPO_DIR / "benchmarks")]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
 import django  # noqa: E402
 
 django.setup()
 
+from bench_common import add_tiny_option  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from evidence.imaging import (  # noqa: E402
@@ -118,10 +120,13 @@ def main() -> None:
     )
     parser.add_argument("--bomb-child", help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="inspect", help=argparse.SUPPRESS)
+    add_tiny_option(parser)
     args = parser.parse_args()
     if args.bomb_child:
         bomb_child(args.bomb_child, args.mode)
         return
+    if args.tiny:  # one run of each, the bombs included; a 12 MP HEIC takes seconds to encode
+        args.runs, args.no_heic = 1, True
 
     scene = real_looking_photo(2025, (4000, 3000))
     photo = jpeg(scene, quality=92, exif=EXIF)

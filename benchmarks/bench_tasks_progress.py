@@ -1,6 +1,7 @@
 """Benchmark: live progress of a task over 50,000 units, and the inbox over the same assignments.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python benchmarks/bench_tasks_progress.py
+    .venv/bin/python benchmarks/bench_tasks_progress.py --tiny    # seconds: does it still run?
 
 Builds a district of 50 streets x 1,000 communities (50,051 units) in a scratch database,
 publishes a task to every community (50,000 assignments), spreads the assignments over the
@@ -24,11 +25,13 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 
 from bench_common import (  # noqa: E402
+    add_tiny_option,
     analyze,
     build_district,
     fmt,
     machine,
     recreate_database,
+    server_url,
     setup_django,
 )
 
@@ -41,8 +44,11 @@ def main() -> int:
     parser.add_argument("--communities", type=int, default=1000, help="per street")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
+    add_tiny_option(parser)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
+    if args.tiny:
+        args.streets, args.communities, args.rounds = 2, 5, 1
+    url = server_url()
     setup_django(url)
 
     from datetime import timedelta

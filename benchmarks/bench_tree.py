@@ -1,6 +1,7 @@
 """Benchmark `GET /api/v1/units/{id}/tree/` (the nested subtree with member counts) at 1,000 and 50,000 units.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python benchmarks/bench_tree.py --rounds 5
+    .venv/bin/python benchmarks/bench_tree.py --tiny    # seconds: does it still run?
 
 Works in a scratch database `chuanxi_bench_tree` (created, migrated and dropped). Each size is a
 separate district with one administrator and a worker in every tenth community, so the member counts
@@ -9,7 +10,6 @@ have something to count. The request goes through the real URL, middleware, view
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -17,21 +17,30 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import build_district, machine, recreate_database, setup_django  # noqa: E402
+from bench_common import (  # noqa: E402
+    add_tiny_option,
+    build_district,
+    machine,
+    recreate_database,
+    server_url,
+    setup_django,
+)
 
 SCRATCH_DB = "chuanxi_bench_tree"
 
 SIZES = {"1,000": (20, 49), "50,000": (50, 999)}
+TINY_SIZES = {"tiny": (3, 10)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
+    add_tiny_option(parser)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
+    url = server_url()
     setup_django(url, SCRATCH_DB)
     try:
-        run(args.rounds)
+        run(1 if args.tiny else args.rounds, TINY_SIZES if args.tiny else SIZES)
     finally:
         from django.db import connections
 
@@ -39,7 +48,7 @@ def main() -> None:
         recreate_database(url, SCRATCH_DB, drop_only=True)
 
 
-def run(rounds: int) -> None:
+def run(rounds: int, sizes: dict[str, tuple[int, int]]) -> None:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -49,7 +58,7 @@ def run(rounds: int) -> None:
     print(machine())
     print("| units | response size | queries | median (min–max) |")
     print("|---|---|---|---|")
-    for index, (label, (streets, communities)) in enumerate(SIZES.items()):
+    for index, (label, (streets, communities)) in enumerate(sizes.items()):
         root = build_district(f"B{index}", streets, communities)
         admin = User.objects.create(username=f"bench_admin_{index}")
         Membership.objects.create(user=admin, unit=root, role=Role.ADMINISTRATOR)

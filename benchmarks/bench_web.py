@@ -1,7 +1,7 @@
 """Benchmark: the web app on a phone and at the review desk.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python benchmarks/bench_web.py
-    DATABASE_URL=... .venv/bin/python benchmarks/bench_web.py --tiny   # seconds: does it still run?
+    .venv/bin/python benchmarks/bench_web.py          # the checkout's embedded PostgreSQL, or DATABASE_URL's
+    .venv/bin/python benchmarks/bench_web.py --tiny   # seconds: does it still run? (make bench-tiny, CI)
 
 Builds a district (default 14 streets x 8 communities, like the demo) in a scratch database,
 publishes `--tasks` tasks to every community, makes the worker's community report one of them with
@@ -29,9 +29,16 @@ from datetime import timedelta
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from bench_common import build_district, machine, recreate_database, setup_django  # noqa: E402
+from bench_common import (  # noqa: E402
+    add_tiny_option,
+    build_district,
+    machine,
+    recreate_database,
+    server_url,
+    setup_django,
+)
 
-SCRATCH = "chuanxi_bench_web"
+SCRATCH = "chuanxi_bench_web"  # suffixed with DATABASE_URL's own name (bench_common.scoped)
 FAST_3G = {"offline": False, "latency": 562.5, "downloadThroughput": 180000, "uploadThroughput": 84375}
 PASSWORD = "bench-password-1"
 
@@ -50,16 +57,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_WEB_PORT", "8159")))
     parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
-    parser.add_argument(
-        "--tiny",
-        action="store_true",
-        default=os.environ.get("BENCH_TINY", "") not in ("", "0"),
-        help="a few rows and one round: checks that the benchmark runs (CI), measures nothing",
-    )
+    add_tiny_option(parser)
     args = parser.parse_args()
     if args.tiny:
         args.streets, args.communities, args.tasks, args.rounds = 2, 2, 2, 1
-    url = os.environ.get("DATABASE_URL", "")
+    url = server_url()
     setup_django(url, SCRATCH)
     try:
         run(args)

@@ -1,9 +1,11 @@
 import os
+import sys
 
 import pytest
-from django.db import connection
+from django.db import transaction
 from rest_framework.test import APIClient
 
+from config import embedded_db
 from orgs.models import Role
 from tests.factories import make_member, make_unit
 
@@ -11,21 +13,47 @@ IN_CI = bool(os.environ.get("CI"))
 
 
 def pytest_collection_modifyitems(config, items):
-    """A test that needs PostgreSQL/Redis skips on a laptop's SQLite but fails in CI if they are missing."""
+    """A test that needs Redis skips on a laptop without it but fails in CI if it is missing."""
     for item in items:
-        if item.get_closest_marker("postgres"):
-            item.fixturenames.append("_require_postgres")
         if item.get_closest_marker("redis"):
             item.fixturenames.append("_require_redis")
 
 
-@pytest.fixture
-def _require_postgres(django_db_blocker):
-    if connection.vendor != "postgresql":
-        message = "needs PostgreSQL: set DATABASE_URL=postgres://..."
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+def pytest_make_parametrize_id(config, val, argname):
+    """Long byte strings (generated files) by their first bytes: a full dump is unreadable, and the
+    timestamps inside a generated zip (even its compressed length) would give each pytest-xdist
+    worker other test ids. pytest numbers ids that come out equal."""
+    if isinstance(val, bytes) and len(val) > 32:
+        return f"{val[:4].decode('ascii', 'backslashreplace')}..."
+    return None
+
+
+def made_once_for_the_scope(django_db_blocker, make):
+    """For a module- or class-scoped fixture: `make()` the data once, inside a transaction that stays
+    open around the scope's tests and is rolled back after them. Each test still starts from exactly
+    that data: pytest-django runs it in a savepoint of this transaction, rolled back after it. Hand the
+    tests `copy.deepcopy`s of model objects, so none sees another's in-memory changes. Every test of
+    the scope runs inside the transaction, so none may be transactional or close the connection."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            data = make()
+        except BaseException:
+            outer.__exit__(*sys.exc_info())
+            raise
+    try:
+        yield data
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+def pytest_sessionfinish(session):
+    """Without DATABASE_URL the tests ran on the embedded server, started by their first connection:
+    stop it now (when no other process uses it) rather than at exit, after pytest closed the log's streams."""
+    embedded_db.leave_all()
 
 
 @pytest.fixture
@@ -58,6 +86,15 @@ def login(client: APIClient, user) -> APIClient:
 
 @pytest.fixture
 def world(db):
+    return build_world()
+
+
+@pytest.fixture
+def people(world):
+    return build_people(world)
+
+
+def build_world() -> dict:
     """Two districts. District A: streets S1 (communities C1, C2) and S2 (community C3). District B: street T1 (D1)."""
     a = make_unit(name="中原区", code="410102000000")
     s1 = make_unit(a, name="秦岭路街道", code="410102010000")
@@ -71,8 +108,7 @@ def world(db):
     return {"A": a, "S1": s1, "S2": s2, "C1": c1, "C2": c2, "C3": c3, "B": b, "T1": t1, "D1": d1}
 
 
-@pytest.fixture
-def people(world):
+def build_people(world: dict) -> dict:
     """One person per role at each level of district A's first branch (plus an administrator of B)."""
     return {
         "district_admin": make_member(world["A"], Role.ADMINISTRATOR, "district_admin"),
@@ -91,4 +127,14 @@ def dispatch_enqueued(monkeypatch):
     broker. Tests dispatch by calling common.events.dispatch_pending, or start a real worker."""
     calls: list[bool] = []
     monkeypatch.setattr("common.events.enqueue_dispatch", lambda: calls.append(True))
+    return calls
+
+
+@pytest.fixture(autouse=True)
+def sending_enqueued(monkeypatch):
+    """After-commit jobs that push new notifications (notifications.notices), recorded instead of
+    sent to a broker. Tests push by calling notifications.deliveries.deliveries_send, or start a
+    real worker."""
+    calls: list[bool] = []
+    monkeypatch.setattr("notifications.notices.enqueue_sending", lambda: calls.append(True))
     return calls

@@ -4,24 +4,43 @@ import gettext
 from pathlib import Path
 
 import pytest
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import read_po
 
 from tests.conftest import login
 from tests.tasks.helpers import assignment_of, published_task
 
 LOCALE = Path(__file__).resolve().parent.parent / "backend" / "locale" / "zh_Hans" / "LC_MESSAGES"
+# The translation functions the code and the templatized templates call, with the positions of their
+# message arguments (Babel's notation; "c" marks a context): makemessages' own list.
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "gettext_lazy": None,
+    "gettext_noop": None,
+    "ngettext": (1, 2),
+    "ngettext_lazy": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "pgettext_lazy": ((1, "c"), 2),
+    "npgettext": ((1, "c"), 2, 3),
+    "npgettext_lazy": ((1, "c"), 2, 3),
+}
 
 
 def _po_entries() -> dict[str, str]:
+    """msgid -> msgstr of django.po (the singular of plural entries), read by Babel: wrapped lines and
+    escapes come out as the strings the code has."""
+    with open(LOCALE / "django.po", "rb") as handle:
+        catalog = read_po(handle)
     entries: dict[str, str] = {}
-    msgid = None
-    for line in (LOCALE / "django.po").read_text(encoding="utf-8").splitlines():
-        if line.startswith("#, fuzzy") and entries:
-            pytest.fail(f"fuzzy translation after {list(entries)[-1]!r}")
-        if line.startswith('msgid "'):
-            msgid = line[7:-1]
-        elif line.startswith(('msgstr "', 'msgstr[0] "')) and msgid:
-            entries[msgid] = line.split('"', 1)[1][:-1]
-            msgid = None
+    for message in catalog:
+        if not message.id:
+            continue  # the header
+        msgid = message.id[0] if isinstance(message.id, tuple) else message.id
+        if message.fuzzy:
+            pytest.fail(f"fuzzy translation: {msgid!r}")
+        msgstr = message.string[0] if isinstance(message.string, tuple) else message.string
+        entries[msgid] = msgstr or ""
     return entries
 
 
@@ -36,7 +55,7 @@ def test_the_compiled_catalogue_is_up_to_date():
     missing = [
         msgid
         for msgid, msgstr in _po_entries().items()
-        if "\\" not in msgid and msgstr != msgid and catalogue.gettext(msgid) == msgid
+        if msgstr != msgid and catalogue.gettext(msgid) == msgid
     ]
     assert missing == [], "run `make messages` (compilemessages) after editing django.po"
 
@@ -58,63 +77,42 @@ def test_a_conflict_reads_in_chinese_by_default_and_in_english_on_request(api, w
     assert "pending" in en.json()["message"]
 
 
-def _templatized(backend: Path, folder: Path) -> list[str]:
-    """Each template as the pseudo-Python Django's makemessages feeds to xgettext (django.utils.
+def _templatized(backend: Path, folder: Path) -> list[Path]:
+    """Each template as the pseudo-Python Django's makemessages feeds to its extractor (django.utils.
     translation.template.templatize: {% translate %}, {% blocktranslate %} with plurals and contexts)."""
     from django.utils.translation.template import templatize
 
     written = []
     for path in sorted(backend.rglob("templates/**/*.html")):
         out = folder / (str(path.relative_to(backend)).replace("/", "__") + ".py")
-        out.write_text(templatize(path.read_text(encoding="utf-8"), origin=str(path)), encoding="utf-8")
-        written.append(str(out))
+        pseudo_python = templatize(path.read_text(encoding="utf-8"), origin=str(path))
+        # xgettext reads it as a stream; Babel tokenizes it, and the template's indentation is no
+        # Python's. The calls stay on their lines (templatize writes one-line string literals).
+        out.write_text("\n".join(line.lstrip() for line in pseudo_python.splitlines()), encoding="utf-8")
+        written.append(out)
     return written
 
 
 def test_every_message_in_the_code_and_the_templates_is_in_the_catalogue(tmp_path):
     """A new gettext string or template text without a Chinese translation fails here, not in front
-    of a user. The extraction is makemessages' own: Python files as they are, templates templatized."""
-    import os
-    import shutil
-    import subprocess
-
-    xgettext = shutil.which("xgettext")
-    if xgettext is None:
-        if os.environ.get("CI"):
-            pytest.fail("xgettext (GNU gettext) is needed to check the translations")
-        pytest.skip("xgettext (GNU gettext) is not installed")
+    of a user. Python files as they are, templates templatized as makemessages does."""
     backend = LOCALE.parents[2]
-    sources = sorted(
-        str(path)
-        for path in backend.rglob("*.py")
+    sources = [
+        path
+        for path in sorted(backend.rglob("*.py"))
         if "migrations" not in path.parts and "locale" not in path.parts
-    )
+    ]
     templates = _templatized(backend, tmp_path)
     assert len(templates) >= 10, "the pages' templates were not found"
-    out = tmp_path / "code.po"
-    keywords = [
-        "_",
-        "gettext",
-        "gettext_lazy",
-        "gettext_noop",
-        "ngettext:1,2",
-        "ngettext_lazy:1,2",
-        "pgettext:1c,2",
-        "pgettext_lazy:1c,2",
-        "npgettext:1c,2,3",
-        "npgettext_lazy:1c,2,3",
-    ]
-    subprocess.run(
-        [xgettext, "--language=Python", "--from-code=UTF-8", "--no-wrap", "--no-location", "-o", str(out)]
-        + [f"--keyword={k}" for k in keywords]
-        + sources
-        + templates,
-        check=True,
-    )
-    in_code = {
-        line[7:-1] for line in out.read_text(encoding="utf-8").splitlines() if line.startswith('msgid "')
-    }
+    in_code: set[str] = set()
+    for path in sources + templates:
+        for _lineno, message, _comments, _context in extract_from_file(
+            "python", path, keywords=KEYWORDS, options={"encoding": "utf-8"}
+        ):
+            msgid = message[0] if isinstance(message, tuple) else message
+            if msgid:
+                in_code.add(msgid)
     assert "Username or mobile number" in in_code and "Page %(number)s of %(pages)s" in in_code
     translated = {msgid for msgid, msgstr in _po_entries().items() if msgstr}
-    missing = sorted(msgid for msgid in in_code - translated if msgid)
+    missing = sorted(in_code - translated)
     assert missing == [], "run `make messages` and translate these in backend/locale/zh_Hans"

@@ -87,18 +87,24 @@ def display_field(source: str, help_text: Any = None) -> serializers.CharField:
 
 
 def parse_request(
-    serializer_class: type[StrictSerializer],
+    serializer_class: type[serializers.Serializer],
     data: Any,
     *,
     check: Any = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
-    """Read a request body with `serializer_class`, or answer one 400 naming every problem.
+    """Read a request body (or query) with `serializer_class`, or answer one 400 naming every problem.
 
-    When some fields cannot be read, `check(values)` (the service's own rules, given what could be
-    read) adds its complaints, so a client fixes everything in one round trip.
+    With a StrictSerializer, when some fields cannot be read, `check(values)` (the service's own
+    rules, given what could be read) adds its complaints, so a client fixes everything in one round
+    trip. A plain serializer (a query string, where other parameters may stand) only reads its fields.
     """
-    values, errors = serializer_class.parse(data, **kwargs)
+    if issubclass(serializer_class, StrictSerializer):
+        values, errors = serializer_class.parse(data, **kwargs)
+    else:
+        serializer = serializer_class(data=data, **kwargs)
+        valid = serializer.is_valid()
+        values, errors = (dict(serializer.validated_data), {}) if valid else ({}, dict(serializer.errors))
     if errors and check is not None:
         for field, problems in check(values).items():
             errors.setdefault(field, problems)

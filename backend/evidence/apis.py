@@ -1,6 +1,7 @@
 """Serving photos behind the access rule."""
 
 from django.http import FileResponse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -33,6 +34,8 @@ class _PhotoFileApi(APIView):
         response["Content-Disposition"] = f'inline; filename="photo-{photo.pk}-{self.side}.jpg"'
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "private, max-age=3600"
+        # Who asks decides the answer (the access rule): no cache may hand it to another login.
+        patch_vary_headers(response, ("Authorization", "Cookie"))
         return response
 
 

@@ -13,13 +13,18 @@ and at least one band is equal, so an indexed equality lookup per band finds eve
 tests/evidence/test_near_duplicates.py holds the measurements the threshold rests on.
 """
 
+import contextlib
 import enum
 import hashlib
+import importlib
 import io
 import math
 import os
 import re
+import resource
+import struct
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import IO, Any, NamedTuple
@@ -28,13 +33,19 @@ from zoneinfo import ZoneInfo
 import imagehash
 import numpy as np
 from django.utils.translation import gettext as _
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms
 from pillow_heif import register_heif_opener
 
 from common.exceptions import ValidationFailed
+from evidence.metadata import ExifFields, read_exif, take_from_info, without_metadata, xmp_orientation
 
 # Idempotent; makes Pillow open HEIF/HEIC (iPhones' default format) through libheif.
 register_heif_opener()
+# What Pillow and imagehash would otherwise load on first use (format plugins, scipy's FFT) is loaded
+# now: loading a shared library inside the photo job's memory ceiling could fail for want of address
+# space, and the first job would pay for it.
+Image.init()
+scipy_fftpack = importlib.import_module("scipy.fftpack")
 
 # Pillow format ids we decode. MPO is what Pillow calls a JPEG carrying extra frames (many phones
 # embed a depth map or a second exposure); it is opened by the JPEG plugin and decodes as a JPEG.
@@ -73,12 +84,20 @@ _HASH_CHUNK = 1024 * 1024
 _HASH_MASK = (1 << 64) - 1
 _EARTH_RADIUS_KM = 6371.0088
 
-_EXIF_IFD = 0x8769
-_GPS_IFD = 0x8825
-_TAG_ORIENTATION = 0x0112
-_TAG_DATETIME_ORIGINAL = 0x9003
-_TAG_OFFSET_TIME_ORIGINAL = 0x9011
-_GPS_LATITUDE_REF, _GPS_LATITUDE, _GPS_LONGITUDE_REF, _GPS_LONGITUDE = 1, 2, 3, 4
+# What a decoder may raise on a hostile file besides OSError: Pillow's parsers index, unpack and
+# divide whatever the file says. All of them mean "not a photo we can read", never a server error.
+_DECODER_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    OverflowError,
+)
 
 
 class RejectionCode(enum.StrEnum):
@@ -89,6 +108,7 @@ class RejectionCode(enum.StrEnum):
     TOO_MANY_PIXELS = "too_many_pixels"
     TRUNCATED = "truncated"
     CORRUPT = "corrupt"
+    TOO_DEMANDING = "too_demanding"
 
 
 class ImageRejected(ValidationFailed):
@@ -186,19 +206,18 @@ def inspect_upload(
     display = safe_display_name(name)
     sha256, size = measured or _hash_and_measure(fileobj, display=display, max_bytes=max_bytes)
 
-    im = _open_checked(fileobj, display=display, max_pixels=max_pixels)
+    opened = _open_checked(fileobj, display=display, max_pixels=max_pixels)
+    im = opened.image
     with im:
         stored_width, stored_height = im.size
         if im.format in _JPEG_FORMATS:
             im.draft(None, (1, 1))
         _decode(im, fileobj, display=display)
-        exif = _read_exif(im)
 
-    orientation = _exif_int(exif, _TAG_ORIENTATION) if exif is not None else None
     width, height = stored_width, stored_height
-    if orientation in {5, 6, 7, 8}:  # the transposing orientations
+    if opened.orientation in {5, 6, 7, 8}:  # the transposing orientations
         width, height = height, width
-    latitude, longitude = _gps_position(exif)
+    latitude, longitude = _gps_position(opened.exif)
     fileobj.seek(0)  # ready to be stored
     image_format = im.format
     assert image_format is not None  # opened from a file by one of ALLOWED_FORMATS' plugins
@@ -210,10 +229,10 @@ def inspect_upload(
         mime_type=MIME_TYPES[image_format],
         width=width,
         height=height,
-        taken_at=_taken_at(exif),
+        taken_at=_taken_at(opened.exif),
         latitude=latitude,
         longitude=longitude,
-        has_exif=bool(exif),
+        has_exif=opened.exif.present,
     )
 
 
@@ -242,23 +261,40 @@ def _too_large(display: str, max_bytes: int) -> ImageRejected:
     )
 
 
-def _open_checked(fileobj: IO[bytes], *, display: str, max_pixels: int) -> Image.Image:
+class _Opened(NamedTuple):
+    image: Image.Image  # header read, pixels not yet decoded, no metadata left in `info`
+    exif: ExifFields
+    orientation: int | None  # EXIF, else XMP (as Pillow's exif_transpose would find it)
+    icc: bytes | None  # the colour profile, when within metadata.ICC_MAX_BYTES
+
+
+def _open_checked(fileobj: IO[bytes], *, display: str, max_pixels: int) -> _Opened:
     """Open (header only) with the allow-list and refuse too many pixels before anything is decoded.
 
     Pillow's own guard (Image.MAX_IMAGE_PIXELS, process-wide) stays as it is: it fires at twice its
     value inside Image.open and is mapped to the same rejection; `max_pixels` is the real limit.
+    Pillow never sees JPEG and PNG metadata and never parses the metadata of the other formats
+    (evidence.metadata): what we use of it is read with bounds of our own.
     """
     fileobj.seek(0)
     try:
-        im = Image.open(fileobj, formats=ALLOWED_FORMATS)
+        view, metadata = without_metadata(fileobj)
+        im = Image.open(view, formats=ALLOWED_FORMATS)
     except Image.DecompressionBombError:
         raise ImageRejected(
             RejectionCode.TOO_MANY_PIXELS,
             _("%(name)s: the image has more than %(limit)s megapixels.")
             % {"name": display, "limit": _megapixels(max_pixels)},
         ) from None
-    except (OSError, SyntaxError, ValueError, EOFError):
+    except MemoryError:
+        raise _too_demanding(display) from None
+    except _DECODER_ERRORS:
         raise _not_allowed(fileobj, display) from None
+    from_decoder = take_from_info(im.info)  # WebP, HEIF; nothing is left for Pillow to parse later
+    if view is fileobj:
+        metadata = from_decoder
+    exif = read_exif(metadata.exif)
+    orientation = exif.orientation if exif.orientation is not None else xmp_orientation(metadata.xmp)
     width, height = im.size
     if width * height > max_pixels:
         im.close()
@@ -267,7 +303,32 @@ def _open_checked(fileobj: IO[bytes], *, display: str, max_pixels: int) -> Image
             _("%(name)s: the image is %(width)s × %(height)s pixels, more than %(limit)s megapixels.")
             % {"name": display, "width": width, "height": height, "limit": _megapixels(max_pixels)},
         )
-    return im
+    format_limit = DECODE_BUDGET_BYTES // _DECODE_BYTES_PER_PIXEL.get(im.format or "", 1)
+    if width * height > format_limit:
+        im.close()
+        raise ImageRejected(
+            RejectionCode.TOO_MANY_PIXELS,
+            _(
+                "%(name)s: a %(format)s photo may have at most %(limit)s megapixels (this one is "
+                "%(width)s × %(height)s); send it as a JPEG."
+            )
+            % {
+                "name": display,
+                "format": im.format,
+                "limit": _megapixels(format_limit),
+                "width": width,
+                "height": height,
+            },
+        )
+    return _Opened(im, exif, orientation, metadata.icc)
+
+
+# Decoding memory per pixel where it cannot be reduced (measured with a margin, docs/benchmarks.md):
+# libwebp's decoder keeps two RGBA canvases and Pillow copies the frame twice (about 17 bytes);
+# libheif decodes to its own RGB buffer next to the YCbCr planes before Pillow copies it (about 9). JPEG is decoded at reduced scale and PNG
+# needs only its own pixels (alpha images are reduced strip by strip), so the pixel limit suffices.
+DECODE_BUDGET_BYTES = 300 * 1024 * 1024
+_DECODE_BYTES_PER_PIXEL = {"WEBP": 18, "HEIF": 10}
 
 
 def _megapixels(pixels: int) -> str:
@@ -351,10 +412,20 @@ def _decode(im: Image.Image, fileobj: IO[bytes], *, display: str) -> None:
     """Decode every pixel; Pillow refuses a short file because LOAD_TRUNCATED_IMAGES is off."""
     try:
         im.load()
-    except (OSError, EOFError, SyntaxError, ValueError) as exc:
+    except MemoryError:
+        raise _too_demanding(display) from None
+    except _DECODER_ERRORS as exc:
         if isinstance(exc, EOFError) or "truncated" in str(exc) or _container_cut_off(fileobj):
             raise _truncated(display) from None
         raise _corrupt(display) from None
+
+
+def _too_demanding(display: str) -> ImageRejected:
+    return ImageRejected(
+        RejectionCode.TOO_DEMANDING,
+        _("%(name)s: processing this photo needs more memory than allowed; send it as an ordinary JPEG.")
+        % {"name": display},
+    )
 
 
 def _corrupt(display: str) -> ImageRejected:
@@ -365,25 +436,8 @@ def _corrupt(display: str) -> ImageRejected:
 
 
 # --- metadata ----------------------------------------------------------------------------------
-# EXIF is whatever the sender's software wrote. Anything unreadable counts as absent, never as an error.
-
-
-def _read_exif(im: Image.Image) -> Image.Exif | None:
-    try:
-        exif = im.getexif()
-        exif.get_ifd(_EXIF_IFD)  # parse the sub-IFDs here, so a malformed one counts as no EXIF
-        exif.get_ifd(_GPS_IFD)
-    except (OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError):
-        return None
-    return exif
-
-
-def _exif_int(exif: Image.Exif, tag: int) -> int | None:
-    value = exif.get(tag)
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
+# EXIF is whatever the sender's software wrote (read with bounds by evidence.metadata). Anything
+# unreadable counts as absent, never as an error.
 
 
 def _exif_text(value: object) -> str | None:
@@ -402,7 +456,7 @@ _EXIF_OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 TAKEN_AT_YEARS = range(1990, 2101)
 
 
-def _taken_at(exif: Image.Exif | None) -> datetime | None:
+def _taken_at(exif: ExifFields) -> datetime | None:
     taken_at = _exif_taken_at(exif)
     if taken_at is None:
         return None
@@ -413,11 +467,8 @@ def _taken_at(exif: Image.Exif | None) -> datetime | None:
     return taken_at if year in TAKEN_AT_YEARS else None
 
 
-def _exif_taken_at(exif: Image.Exif | None) -> datetime | None:
-    if not exif:
-        return None
-    exif_ifd = exif.get_ifd(_EXIF_IFD)
-    raw = _exif_text(exif_ifd.get(_TAG_DATETIME_ORIGINAL))
+def _exif_taken_at(exif: ExifFields) -> datetime | None:
+    raw = _exif_text(exif.taken_at)
     match = _EXIF_DATETIME.match(raw or "")
     if match is None:
         return None
@@ -426,7 +477,7 @@ def _exif_taken_at(exif: Image.Exif | None) -> datetime | None:
         naive = datetime(year, month, day, hour, minute, second)  # noqa: DTZ001 - zone set below
     except ValueError:  # "0000:00:00 00:00:00" and friends
         return None
-    offset = _EXIF_OFFSET.match(_exif_text(exif_ifd.get(_TAG_OFFSET_TIME_ORIGINAL)) or "")
+    offset = _EXIF_OFFSET.match(_exif_text(exif.offset) or "")
     if offset is None:
         return naive.replace(tzinfo=EXIF_DEFAULT_TIMEZONE)
     sign = -1 if offset.group(1) == "-" else 1
@@ -436,12 +487,9 @@ def _exif_taken_at(exif: Image.Exif | None) -> datetime | None:
     return naive.replace(tzinfo=timezone(sign * timedelta(minutes=minutes)))
 
 
-def _gps_position(exif: Image.Exif | None) -> tuple[float | None, float | None]:
-    if not exif:
-        return None, None
-    gps = exif.get_ifd(_GPS_IFD)
-    latitude = _gps_coordinate(gps.get(_GPS_LATITUDE), gps.get(_GPS_LATITUDE_REF), negative="S", limit=90)
-    longitude = _gps_coordinate(gps.get(_GPS_LONGITUDE), gps.get(_GPS_LONGITUDE_REF), negative="W", limit=180)
+def _gps_position(exif: ExifFields) -> tuple[float | None, float | None]:
+    latitude = _gps_coordinate(exif.latitude, exif.latitude_ref, negative="S", limit=90)
+    longitude = _gps_coordinate(exif.longitude, exif.longitude_ref, negative="W", limit=180)
     if latitude is None or longitude is None:
         return None, None
     if latitude == 0 and longitude == 0:  # what some phones write when they had no fix
@@ -487,26 +535,108 @@ def render_derivatives(source_fileobj: IO[bytes], *, max_pixels: int = DEFAULT_M
 
     The hash is taken from the preview so that every source, whatever its size or format, goes through
     the same reduction before hashing. JPEG sources are decoded at the smallest DCT scale (1/2, 1/4,
-    1/8) that still covers the preview: a 12 MP photo never exists in memory at full size.
+    1/8) that still covers the preview: a 12 MP photo never exists in memory at full size. Other
+    formats are reduced in place before they are turned upright, so the full-size pixels exist once.
     """
     display = safe_display_name(getattr(source_fileobj, "name", None))
-    im = _open_checked(source_fileobj, display=display, max_pixels=max_pixels)
-    with im:
-        im.draft("RGB", _cover_box(im.size, PREVIEW_MAX_SIDE))
-        _decode(im, source_fileobj, display=display)
-        upright = ImageOps.exif_transpose(im)
-    preview = upright
-    preview.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    preview = _to_srgb_rgb(preview)
-    thumbnail = preview.copy()
-    thumbnail.thumbnail((THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE), Image.Resampling.LANCZOS)
-    return Derivatives(
-        thumbnail=_encode_jpeg(thumbnail),
-        thumbnail_size=thumbnail.size,
-        preview=_encode_jpeg(preview),
-        preview_size=preview.size,
-        phash=perceptual_hash(preview),
-    )
+    opened = _open_checked(source_fileobj, display=display, max_pixels=max_pixels)
+    try:
+        with opened.image as im:
+            if im.format in _JPEG_FORMATS:
+                # pillow-heif's draft would pick an embedded thumbnail instead, whose pixels need not
+                # be the photo's: the copies reviewers see are always made from the photo itself.
+                im.draft("RGB", _cover_box(im.size, PREVIEW_MAX_SIDE))
+            _decode(im, source_fileobj, display=display)
+            preview = _preview(im)
+        method = _TRANSPOSE.get(opened.orientation or 1)
+        if method is not None:
+            preview = preview.transpose(method)
+        preview = _to_srgb_rgb(preview, opened.icc)
+        thumbnail = preview.copy()
+        thumbnail.thumbnail((THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE), Image.Resampling.LANCZOS)
+        return Derivatives(
+            thumbnail=_encode_jpeg(thumbnail),
+            thumbnail_size=thumbnail.size,
+            preview=_encode_jpeg(preview),
+            preview_size=preview.size,
+            phash=perceptual_hash(preview),
+        )
+    except MemoryError:
+        raise _too_demanding(display) from None
+
+
+_STRIP_ROWS = 32  # rows of the reduced image per strip: a 50 MP strip is about 6 MB
+
+
+def _preview(im: Image.Image) -> Image.Image:
+    """A copy whose longest side is at most PREVIEW_MAX_SIDE, made with no second full-size image.
+
+    `thumbnail` works in place (the full-size pixels are replaced by the reduced ones). Pillow reduces
+    and resizes an image with transparency through a premultiplied full-size copy (another 200 MB at
+    50 MP), so such an image is first box-reduced strip by strip to just above the preview's size,
+    and the full-size pixels are let go before the rest.
+    """
+    factor = int(max(im.size) / PREVIEW_MAX_SIDE)
+    if im.mode in {"RGBA", "LA"} and factor >= 2:
+        width, height = im.size
+        reduced = Image.new(im.mode, (math.ceil(width / factor), math.ceil(height / factor)))
+        rows = _STRIP_ROWS * factor
+        for top in range(0, height, rows):
+            strip = im.crop((0, top, width, min(height, top + rows))).reduce(factor)
+            reduced.paste(strip, (0, top // factor))
+        im.close()  # the caller's `with` closes it again, harmlessly
+        im = reduced
+    im.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE), Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
+    return im.copy()
+
+
+_REDUCING_GAP = 3.0
+_STRIP_ROWS = 32  # rows of the reduced image per strip: a 50 MP strip is about 6 MB
+
+
+# EXIF orientation -> the turn that makes the stored pixels upright (as ImageOps.exif_transpose).
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+@contextlib.contextmanager
+def memory_ceiling(extra_bytes: int) -> Iterator[None]:
+    """Cap this process's address space at what it uses now plus `extra_bytes`, while inside.
+
+    For a process doing one thing at a time (a Celery prefork child running the photo job): image
+    work that would need more fails with MemoryError, which the image functions turn into a
+    rejection, instead of taking the machine's memory. The previous limit is restored on the way out.
+    Nothing happens for `extra_bytes <= 0` or where /proc or RLIMIT_AS are missing (not Linux).
+    """
+    previous = _lower_address_space(extra_bytes) if extra_bytes > 0 else None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            resource.setrlimit(resource.RLIMIT_AS, previous)
+
+
+def _lower_address_space(extra_bytes: int) -> tuple[int, int] | None:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            used = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    except (OSError, ValueError, AttributeError):
+        return None
+    ceiling = used + extra_bytes
+    if hard != resource.RLIM_INFINITY:
+        ceiling = min(ceiling, hard)
+    if soft != resource.RLIM_INFINITY and soft <= ceiling:
+        return None  # already tighter
+    resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
+    return soft, hard
 
 
 def _cover_box(size: tuple[int, int], longest: int) -> tuple[int, int]:
@@ -519,15 +649,13 @@ def _cover_box(size: tuple[int, int], longest: int) -> tuple[int, int]:
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
-def _to_srgb_rgb(im: Image.Image) -> Image.Image:
-    """Flatten transparency onto white and convert to sRGB, since the profile is not kept."""
+def _to_srgb_rgb(im: Image.Image, icc: bytes | None) -> Image.Image:
+    """Flatten transparency onto white and convert to sRGB from `icc`, since the profile is not kept."""
     if im.mode in {"RGBA", "LA", "PA"} or (im.mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         flat.alpha_composite(rgba)
-        flat.info = dict(im.info)
         im = flat.convert("RGB")
-    icc = im.info.get("icc_profile")
     if icc and im.mode in {"RGB", "CMYK", "L"}:
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))

@@ -9,15 +9,13 @@ from django.utils.translation import gettext as _
 
 from common.exceptions import NotFound
 from evidence.flags import earlier_unit_id
-from evidence.imaging import NEAR_DUPLICATE_THRESHOLD, hamming, hash_bands
+from evidence.imaging import NEAR_DUPLICATE_THRESHOLD, hash_bands
 from evidence.models import BAND_FIELDS, Photo
 from orgs.models import User
 from orgs.scope import Action, unit_condition, units_for
 
 # How many earlier photos a lookup returns at most: enough to name the earliest and count a few.
 MATCH_LIMIT = 20
-# SQLite (demo) confirms band candidates in Python; bounded so a huge demo database stays responsive.
-SQLITE_CANDIDATE_LIMIT = 5000
 
 
 def photo_get(*, user: User, photo_id: Any) -> Photo:
@@ -77,40 +75,24 @@ def near_duplicate_candidates(*, tree_id: int, phash: int, exclude_id: int | Non
     (tree_id, bandK) INCLUDE (phash, id) index, confirmed by `bit_count(phash # q)` inside the scan;
     by the pigeonhole rule every hash within 7 bits shares at least one band with the query. No
     photo outside the probed bands is ever read, so the cost follows the band sizes, not the table
-    (about 4 ms at 1,000,000 photos, docs/benchmarks.md). SQLite: the same band filter, distances
-    checked in Python for at most SQLITE_CANDIDATE_LIMIT candidates.
+    (about 4 ms at 1,000,000 photos, docs/benchmarks.md).
     """
-    bands = hash_bands(phash)
-    if connection.vendor == "postgresql":
-        table = Photo._meta.db_table
-        probes = " UNION ALL ".join(
-            f"SELECT id, phash FROM {table} WHERE tree_id = %s AND {field} = %s"  # noqa: S608
-            for field in BAND_FIELDS
-        )
-        sql = (
-            f"SELECT DISTINCT c.id, bit_count((c.phash # %s)::bit(64)) AS distance FROM ({probes}) AS c "  # noqa: S608
-            f"WHERE bit_count((c.phash # %s)::bit(64)) <= %s AND c.id <> %s ORDER BY c.id LIMIT %s"
-        )
-        params: list[Any] = [phash]
-        for band in bands:
-            params += [tree_id, band]
-        params += [phash, NEAR_DUPLICATE_THRESHOLD, exclude_id or 0, MATCH_LIMIT * 5]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return {row[0]: row[1] for row in cursor.fetchall()}
-    any_band = Q()
-    for field, band in zip(BAND_FIELDS, bands, strict=True):
-        any_band |= Q(**{field: band})
-    rows = (
-        Photo.objects.filter(any_band, tree_id=tree_id)
-        # pk=None is valid (Django makes it IS NULL, excluding nothing); the plugin's lookup types omit None.
-        .exclude(pk=exclude_id)  # type: ignore[misc]
-        .order_by("id")
-        .values_list("id", "phash")[:SQLITE_CANDIDATE_LIMIT]
+    table = Photo._meta.db_table
+    probes = " UNION ALL ".join(
+        f"SELECT id, phash FROM {table} WHERE tree_id = %s AND {field} = %s"  # noqa: S608
+        for field in BAND_FIELDS
     )
-    # A row that shares a band has a phash: the bands are written from it (services.photo_process).
-    found = {pk: hamming(phash, other) for pk, other in rows}  # type: ignore[arg-type]
-    return {pk: distance for pk, distance in found.items() if distance <= NEAR_DUPLICATE_THRESHOLD}
+    sql = (
+        f"SELECT DISTINCT c.id, bit_count((c.phash # %s)::bit(64)) AS distance FROM ({probes}) AS c "  # noqa: S608
+        f"WHERE bit_count((c.phash # %s)::bit(64)) <= %s AND c.id <> %s ORDER BY c.id LIMIT %s"
+    )
+    params: list[Any] = [phash]
+    for band in hash_bands(phash):
+        params += [tree_id, band]
+    params += [phash, NEAR_DUPLICATE_THRESHOLD, exclude_id or 0, MATCH_LIMIT * 5]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0]: row[1] for row in cursor.fetchall()}
 
 
 def near_duplicates(*, photo: Photo) -> list[tuple[Photo, int]]:

@@ -34,6 +34,7 @@ from evidence.imaging import (
     hash_bands,
     inspect_upload,
     measure_upload,
+    memory_ceiling,
     render_derivatives,
     safe_display_name,
 )
@@ -265,9 +266,8 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def _lock_district(tree_id: int) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_DEDUPE_LOCK_NAMESPACE, tree_id])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_DEDUPE_LOCK_NAMESPACE, tree_id])
 
 
 def _fail(photo: Photo, message: str) -> Photo:
@@ -301,7 +301,10 @@ def photo_process(*, photo_id: int) -> Photo | None:
         except FileNotFoundError:
             return _fail(photo, _("The original file is missing from storage; upload the photo again."))
         try:
-            derivatives = render_derivatives(io.BytesIO(data), max_pixels=settings.EVIDENCE_MAX_PHOTO_PIXELS)
+            with memory_ceiling(settings.EVIDENCE_JOB_MEMORY_MB * 1024 * 1024):
+                derivatives = render_derivatives(
+                    io.BytesIO(data), max_pixels=settings.EVIDENCE_MAX_PHOTO_PIXELS
+                )
         except ImageRejected as rejected:
             return _fail(photo, str(rejected.message))
         thumbnail_name, preview_name = storage.derived_names_for(photo.original.name, key=photo.key)

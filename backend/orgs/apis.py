@@ -1,5 +1,7 @@
 """Thin views: parse input, call one selector or service, shape the output."""
 
+import math
+
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -10,7 +12,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView
 
 from common.exceptions import ApplicationError
 from orgs import login_throttle, selectors, services
-from orgs.filters import MembershipFilter, UnitFilter
+from orgs.filters import MembershipFilter, UnitFilter, UserFilter
 from orgs.models import OrgEvent, OrgUnit
 from orgs.serializers import (
     MembershipCreateSerializer,
@@ -35,11 +37,12 @@ class ThrottledTokenObtainPairView(TokenObtainPairView):
     """JWT login that answers 429 while the username or address has too many recent failures."""
 
     def post(self, request, *args, **kwargs):
-        wait = login_throttle.retry_after(request.data.get("username"), request)
+        username = request.data.get("username") if isinstance(request.data, dict) else None
+        wait = login_throttle.retry_after(username, request)
         if wait:
             raise TooManyLoginAttempts(
                 _("Too many failed logins. Try again in %(minutes)s minute(s).")
-                % {"minutes": max(1, wait // 60)},
+                % {"minutes": max(1, math.ceil(wait / 60))},
                 {"retry_after": wait},
             )
         return super().post(request, *args, **kwargs)
@@ -135,6 +138,7 @@ class UnitEventsApi(GenericAPIView):
 
 class UserListApi(GenericAPIView):
     serializer_class = UserOutputSerializer
+    filterset_class = UserFilter
 
     def get_queryset(self):
         return selectors.user_list(user=self.request.user)
@@ -145,15 +149,7 @@ class UserListApi(GenericAPIView):
         summary="People in the units visible to the current user",
     )
     def get(self, request):
-        qs = self.get_queryset()
-        search = request.query_params.get("search")
-        if search:
-            from django.db.models import Q
-
-            qs = qs.filter(
-                Q(username__icontains=search) | Q(real_name__icontains=search) | Q(mobile__startswith=search)
-            )
-        page = self.paginate_queryset(qs)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(UserOutputSerializer(page, many=True).data)
 
     @extend_schema(

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import CharField, Exists, Model, OuterRef, QuerySet, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -273,11 +273,9 @@ def require_role_somewhere(actor: User, action: Action, message: str) -> None:
 
 
 def _chunks(items: Iterable[Any]) -> Iterable[list[Any]]:
-    # SQLite's parameter limit as Django assumes it (999); PostgreSQL takes larger lists happily.
-    size = 900 if connection.vendor == "sqlite" else BATCH_SIZE
     items = list(items)
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+    for start in range(0, len(items), BATCH_SIZE):
+        yield items[start : start + BATCH_SIZE]
 
 
 def _annotated_units(actor: User, action: Action) -> QuerySet[OrgUnit]:
@@ -477,7 +475,7 @@ class _UnitPlan:
                 self.errors.add(
                     row.row,
                     code,
-                    _("The code %(code)s is already used by a unit outside your scope.") % {"code": code},
+                    _("The code %(code)s is already used by another unit.") % {"code": code},
                 )
             if (
                 row.parent_code

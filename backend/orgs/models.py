@@ -82,6 +82,10 @@ class User(AbstractUser):
     mobile = models.CharField(
         _("mobile phone"), max_length=11, unique=True, null=True, blank=True, validators=[mobile_validator]
     )
+    # Every JWT carries the version it was issued under, and sessions hash it in: raising it ends
+    # all of the account's tokens and sessions at once (orgs/tokens.py). It goes up when the
+    # password changes, the account is deactivated or its last membership is removed.
+    token_version = models.PositiveIntegerField(_("token version"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("user")
@@ -89,6 +93,43 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.real_name or self.username
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        user._stored_is_active = user.is_active if "is_active" in field_names else None
+        user._stored_token_version = user.token_version if "token_version" in field_names else None
+        return user
+
+    def set_password(self, raw_password: str | None) -> None:
+        super().set_password(raw_password)
+        self.token_version += 1
+
+    def set_unusable_password(self) -> None:
+        super().set_unusable_password()
+        self.token_version += 1
+
+    def save(self, *args, **kwargs) -> None:
+        # Deactivating ends the account's tokens however it happens (admin form, shell, service).
+        if getattr(self, "_stored_is_active", None) and not self.is_active:
+            self.token_version += 1
+        update_fields = kwargs.get("update_fields")
+        changed = self.token_version != getattr(self, "_stored_token_version", self.token_version)
+        if update_fields is not None and changed and "token_version" not in update_fields:
+            # e.g. Django re-hashing a password at login saves only "password" (as Django's own
+            # session hash, the new hash then ends the account's other sessions and tokens)
+            kwargs["update_fields"] = [*update_fields, "token_version"]
+        super().save(*args, **kwargs)
+        self._stored_is_active = self.is_active
+        self._stored_token_version = self.token_version
+
+    def _get_session_auth_hash(self, secret=None) -> str:  # type: ignore[override]
+        """Django's session hash (HMAC of the password hash) with the token version mixed in."""
+        from django.utils.crypto import salted_hmac
+
+        key_salt = "orgs.models.User.get_session_auth_hash"
+        value = f"{self.password}:{self.token_version}"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
 
 class Role(models.TextChoices):

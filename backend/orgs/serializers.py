@@ -27,7 +27,7 @@ class UnitBriefSerializer(serializers.ModelSerializer):
 class UnitOutputSerializer(serializers.ModelSerializer):
     level = serializers.SerializerMethodField(help_text="district | street | community")
     level_display = serializers.CharField(read_only=True, help_text="中心 / 所 / 站")
-    parent = UnitBriefSerializer(read_only=True)
+    parent = UnitBriefSerializer(read_only=True, allow_null=True, help_text="null for a district")
 
     class Meta:
         model = OrgUnit

@@ -1,15 +1,22 @@
 """Writes to the organisation: the only module that changes the tree, people and memberships."""
 
+import logging
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from common.exceptions import Conflict, Forbidden, ValidationFailed
+from orgs import selectors
 from orgs.models import MAX_DEPTH, Membership, OrgEvent, OrgUnit, Role, User
 from orgs.scope import Action, can, unit_condition
 from orgs.tree import lock_new_roots, lock_trees, next_tree_id
+
+logger = logging.getLogger(__name__)
 
 UNIT_FIELDS = (
     "name",
@@ -186,13 +193,31 @@ def user_create(
         raise ValidationFailed(_("Unknown role %(role)s.") % {"role": role}, {"role": [_("Unknown role.")]})
     errors: dict[str, list[str]] = {}
     if User.objects.filter(username=username).exists():
+        # Login names are unique across the deployment, so "taken" cannot be hidden; nothing more is said.
         errors["username"] = [_("This username is already taken.")]
-    if mobile and User.objects.filter(mobile=mobile).exists():
-        errors["mobile"] = [_("This mobile number already belongs to an account.")]
+    owner = User.objects.filter(mobile=mobile).first() if mobile else None
+    if owner is not None:
+        if selectors.user_list(user=actor).filter(pk=owner.pk).exists():
+            errors["mobile"] = [
+                _("This mobile number already belongs to %(name)s (%(username)s) in your units.")
+                % {"name": owner.real_name or owner.username, "username": owner.username}
+            ]
+        else:
+            # Someone outside the actor's units: uniqueness forces a refusal, which says no more
+            # than that (not whose, not where); the attempt is logged, as probing would be.
+            errors["mobile"] = [_("This mobile number cannot be used; leave it empty or check it.")]
+            logger.warning("user_create by %s: mobile number of an account outside their units", actor.pk)
     if errors:
         raise ValidationFailed(_("The account could not be created."), errors)
     user = User(username=username, real_name=real_name, mobile=mobile or None)
     if password:
+        try:  # the same validators as the import and the admin (AUTH_PASSWORD_VALIDATORS)
+            password_validation.validate_password(password, user)
+        except DjangoValidationError as exc:
+            raise ValidationFailed(
+                _("The password is not safe enough: %(problem)s") % {"problem": " ".join(exc.messages)},
+                {"password": exc.messages},
+            ) from None
         user.set_password(password)
     else:
         user.set_unusable_password()
@@ -243,4 +268,7 @@ def membership_delete(*, actor: User, membership: Membership) -> None:
     data = {"user": membership.user_id, "role": membership.role}
     unit = membership.unit
     membership.delete()
+    if not Membership.objects.filter(user_id=membership.user_id).exists():
+        # Out of every unit: whatever tokens and sessions the account holds end now (orgs/tokens.py).
+        User.objects.filter(pk=membership.user_id).update(token_version=F("token_version") + 1)
     event_record(verb=OrgEvent.Verb.MEMBERSHIP_DELETED, actor=actor, unit=unit, data=data)

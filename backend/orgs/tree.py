@@ -3,7 +3,7 @@
 django-mptt has no locking of its own: two inserts into one tree at once can hand out the same
 lft/rght, and two new roots at once can share a tree_id. Every tree write therefore runs inside a
 transaction that first takes a PostgreSQL advisory lock per touched tree (and one lock for handing
-out new tree ids). On SQLite a write transaction already excludes every other writer.
+out new tree ids).
 
 Bulk paths (imports) write rows without per-row renumbering and then renumber each touched tree
 once with `rebuild_trees`, which computes lft/rght/level in Python from (id, parent) pairs and
@@ -24,8 +24,6 @@ NEW_ROOT_LOCK = 0
 
 
 def _advisory_lock(key: int) -> None:
-    if connection.vendor != "postgresql":
-        return
     if not connection.in_atomic_block:
         raise RuntimeError("Tree locks are transaction-scoped: call inside transaction.atomic().")
     with connection.cursor() as cursor:
@@ -93,19 +91,11 @@ def _write_numbers(changes: list[tuple[int, int, int, int, int]]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(changes), chunk):
             part = changes[start : start + chunk]
-            if connection.vendor == "postgresql":
-                values = ",".join(["(%s,%s,%s,%s,%s)"] * len(part))
-                sql = (
-                    f"UPDATE {table} AS u SET tree_id = v.tree_id, lft = v.lft, rght = v.rght, level = v.level "  # noqa: S608
-                    f"FROM (VALUES {values}) AS v(id, tree_id, lft, rght, level) WHERE u.id = v.id"
-                )
-            else:
-                values = ",".join(["(%s,%s,%s,%s,%s)"] * len(part))
-                sql = (
-                    f"WITH v(id, tree_id, lft, rght, level) AS (VALUES {values}) "  # noqa: S608
-                    f"UPDATE {table} SET tree_id = v.tree_id, lft = v.lft, rght = v.rght, level = v.level "
-                    f"FROM v WHERE {table}.id = v.id"
-                )
+            values = ",".join(["(%s,%s,%s,%s,%s)"] * len(part))
+            sql = (
+                f"UPDATE {table} AS u SET tree_id = v.tree_id, lft = v.lft, rght = v.rght, level = v.level "  # noqa: S608
+                f"FROM (VALUES {values}) AS v(id, tree_id, lft, rght, level) WHERE u.id = v.id"
+            )
             cursor.execute(sql, [value for row in part for value in row])
 
 

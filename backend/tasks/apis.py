@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common import idempotency
-from common.exceptions import NotFound, PayloadTooLarge, ValidationFailed
+from common.exceptions import NotFound, PayloadTooLarge
 from common.serializers import parse_request
 from common.uploads import MULTIPART_OVERHEAD, refuse_declared_length
 from evidence import selectors as evidence_selectors
@@ -30,6 +30,7 @@ from tasks.serializers import (
     CategorySerializer,
     CategoryUpdateSerializer,
     DelegateInputSerializer,
+    ProgressQuerySerializer,
     ReviewInputSerializer,
     SubmissionInputSerializer,
     SubmissionMultipartSerializer,
@@ -66,6 +67,7 @@ class CategoryListApi(GenericAPIView):
     @extend_schema(
         operation_id="task_categories_list",
         parameters=[OpenApiParameter("include_inactive", bool, description="Also list retired categories.")],
+        responses=CategorySerializer(many=True),
         summary="Task categories",
     )
     def get(self, request):
@@ -226,9 +228,11 @@ class TaskCloseApi(TaskCancelApi):
 class TaskProgressApi(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("depth", int, description="Levels below the root to list (default 1)."),
+            OpenApiParameter("depth", int, description="Levels below the root to list (0–5, default 1)."),
             OpenApiParameter(
-                "unit", int, description="Root unit inside the issuer's subtree (default: the issuer)."
+                "unit",
+                int,
+                description="Root unit inside the issuer's subtree (default: the issuer, or your own part of it).",
             ),
         ],
         responses=inline_serializer(
@@ -237,15 +241,10 @@ class TaskProgressApi(APIView):
         summary="Live progress per unit: counts per status, overdue, completion rate",
     )
     def get(self, request, task_id: int):
-        try:
-            depth = int(request.query_params.get("depth", 1))
-        except ValueError as exc:
-            raise ValidationFailed(
-                _("depth must be a whole number."), {"depth": [_("Not a number.")]}
-            ) from exc
+        query = parse_request(ProgressQuerySerializer, request.query_params)
         return Response(
             selectors.task_progress(
-                user=request.user, task_id=task_id, depth=depth, unit_id=request.query_params.get("unit")
+                user=request.user, task_id=task_id, depth=query["depth"], unit_id=query["unit"]
             )
         )
 

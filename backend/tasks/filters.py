@@ -2,7 +2,7 @@ import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from common.filters import StrictBooleanFilter
+from common.filters import IsoDateTimeFilter, StrictBooleanFilter
 from tasks.models import Assignment, PracticeTask
 from tasks.selectors import overdue_q
 
@@ -13,13 +13,11 @@ class TaskFilter(django_filters.FilterSet):
     )
     category = django_filters.NumberFilter(field_name="category_id", label=_("category id"))
     issuer_unit = django_filters.NumberFilter(field_name="issuer_unit_id", label=_("issuing unit id"))
-    due_after = django_filters.IsoDateTimeFilter(
-        field_name="due_at", lookup_expr="gte", label=_("due at or after")
+    due_after = IsoDateTimeFilter(field_name="due_at", lookup_expr="gte", label=_("due at or after"))
+    due_before = IsoDateTimeFilter(field_name="due_at", lookup_expr="lte", label=_("due at or before"))
+    search = django_filters.CharFilter(
+        field_name="title", lookup_expr="icontains", max_length=200, label=_("title contains")
     )
-    due_before = django_filters.IsoDateTimeFilter(
-        field_name="due_at", lookup_expr="lte", label=_("due at or before")
-    )
-    search = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label=_("title contains"))
 
     class Meta:
         model = PracticeTask
@@ -34,12 +32,8 @@ class AssignmentFilter(django_filters.FilterSet):
         choices=Assignment.Status.choices, label=_("status (repeatable)")
     )
     overdue = StrictBooleanFilter(method="filter_overdue", label=_("overdue"))
-    due_after = django_filters.IsoDateTimeFilter(
-        field_name="due_at", lookup_expr="gte", label=_("due at or after")
-    )
-    due_before = django_filters.IsoDateTimeFilter(
-        field_name="due_at", lookup_expr="lte", label=_("due at or before")
-    )
+    due_after = IsoDateTimeFilter(field_name="due_at", lookup_expr="gte", label=_("due at or after"))
+    due_before = IsoDateTimeFilter(field_name="due_at", lookup_expr="lte", label=_("due at or before"))
     category = django_filters.NumberFilter(field_name="task__category_id", label=_("task category id"))
     own = StrictBooleanFilter(method="filter_own", label=_("only the units I am a member of"))
 

@@ -220,6 +220,10 @@ class Assignment(TimeStampedModel):
             models.Index(fields=["unit", "status", "due_at"], name="assignment_unit_status_due"),
             # The inbox of a whole subtree: walk due time in order and keep the visible rows.
             models.Index(fields=["due_at", "id"], name="assignment_due"),
+            # Reports waiting for review (the reminder scan), however large the table grows.
+            models.Index(
+                fields=["id"], condition=models.Q(status="submitted"), name="assignment_waiting_review"
+            ),
         ]
 
     def __str__(self) -> str:

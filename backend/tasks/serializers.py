@@ -149,7 +149,7 @@ class TaskCreateSerializer(InputSerializer):
         help_text=_("The issuing unit: one where you are an administrator or officer.")
     )
     title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
     category = _CategoryField(queryset=TaskCategory.objects.all())
     starts_at = LocalDateTimeField(date_means="start", required=False, allow_null=True, default=None)
     due_at = LocalDateTimeField(help_text=_("A date alone means the end of that day (Asia/Shanghai)."))
@@ -160,7 +160,7 @@ class TaskCreateSerializer(InputSerializer):
 
 class TaskUpdateSerializer(InputSerializer):
     title = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
     category = _CategoryField(queryset=TaskCategory.objects.all(), required=False)
     starts_at = LocalDateTimeField(date_means="start", required=False)
     due_at = LocalDateTimeField(
@@ -445,6 +445,13 @@ class ReviewInputSerializer(VersionSerializer):
     decision = serializers.ChoiceField(choices=Submission.Decision.choices)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
     rating = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=5)
+
+
+class ProgressQuerySerializer(serializers.Serializer):
+    """The query of a progress request (other query parameters, e.g. `format`, are not this one's)."""
+
+    depth = serializers.IntegerField(required=False, default=1, min_value=0, max_value=5)
+    unit = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
 
 
 class DelegateInputSerializer(VersionSerializer):

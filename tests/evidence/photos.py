@@ -150,3 +150,171 @@ def strip_jpeg_metadata(data: bytes) -> bytes:
             out.append(data[offset : offset + 2 + length])
         offset += 2 + length
     return b"".join(out)
+
+
+# --- crafted metadata (the bad-file corpus) ------------------------------------------------------
+# Small files whose metadata asks a naive reader for far more memory than the file holds. Each is a
+# valid photo underneath: what matters is that handling it costs what an ordinary photo costs.
+
+
+def tiff_amplifier(size: int, *, sub_ifds: bool = True) -> bytes:
+    """An EXIF (TIFF) block of `size` bytes whose first IFD holds as many tags as fit, each declaring
+    the block from offset 8 to its end as its value: a reader that copies every tag's value allocates
+    about tags × size bytes (65,535 × 1 MB is 64 GB). The Exif and GPS pointers lead back to the same
+    IFD, so a reader that follows them pays again."""
+    count = min(65534, (size - 8 - 2 - 4) // 12)  # every tag number once, but the orientation
+    value_length = size - 8
+    entries = []
+    if sub_ifds:
+        entries += [struct.pack("<HHLL", EXIF_IFD, 4, 1, 8), struct.pack("<HHLL", GPS_IFD, 4, 1, 8)]
+    tag = 1
+    while len(entries) < count:
+        # UNDEFINED, `value_length` bytes at 8; no orientation, which encoders would apply
+        if tag not in (EXIF_IFD, GPS_IFD, 0x0112):
+            entries.append(struct.pack("<HHLL", tag, 7, value_length, 8))
+        tag += 1
+    entries.sort(key=lambda entry: entry[:2])
+    block = b"II*\x00" + struct.pack("<L", 8) + struct.pack("<H", count) + b"".join(entries) + b"\x00" * 4
+    return block + b"\x00" * (size - len(block))
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_with_chunks(im: Image.Image, chunks: list[tuple[bytes, bytes]]) -> bytes:
+    """A PNG of `im` with extra chunks inserted before the image data, as a hostile encoder would."""
+    data = encode(im, "PNG")
+    ihdr_end = 8 + 8 + 13 + 4
+    return data[:ihdr_end] + b"".join(_png_chunk(kind, body) for kind, body in chunks) + data[ihdr_end:]
+
+
+def jpeg_with_segments(data: bytes, segments: list[tuple[int, bytes]]) -> bytes:
+    """`data` (a JPEG) with extra marker segments right after its start-of-image marker."""
+    assert data[:2] == b"\xff\xd8", "not a JPEG"
+    extra = []
+    for marker, body in segments:
+        assert len(body) <= 65533, "a JPEG segment holds at most 65,533 bytes"
+        extra.append(bytes([0xFF, marker]) + struct.pack(">H", len(body) + 2) + body)
+    return data[:2] + b"".join(extra) + data[2:]
+
+
+def zlib_bomb(size: int) -> bytes:
+    """`size` zero bytes compressed (about 1,000 to 1)."""
+    compressor = zlib.compressobj(9)
+    block = b"\x00" * (1 << 20)
+    parts = [compressor.compress(block) for _ in range(size >> 20)]
+    return b"".join(parts) + compressor.flush()
+
+
+def icc_amplifier(size: int) -> bytes:
+    """An ICC profile of `size` bytes (a legal header and tag table of sRGB-ish tags) padded with a
+    huge tone curve: the profile itself is the cost, there is nothing to decompress."""
+    curve_entries = (size - 128 - 4 - 12 * 3 - 12) // 2
+    curve = b"curv" + b"\x00" * 4 + struct.pack(">I", curve_entries) + b"\x80\x00" * curve_entries
+    tags = [(b"rTRC", 128 + 4 + 12 * 3), (b"gTRC", 128 + 4 + 12 * 3), (b"bTRC", 128 + 4 + 12 * 3)]
+    table = struct.pack(">I", len(tags)) + b"".join(
+        name + struct.pack(">II", offset, len(curve)) for name, offset in tags
+    )
+    header = bytearray(128)
+    header[0:4] = struct.pack(">I", 128 + len(table) + len(curve))
+    header[8:12] = b"\x04\x30\x00\x00"
+    header[12:16], header[16:20], header[20:24], header[36:40] = b"mntr", b"RGB ", b"XYZ ", b"acsp"
+    return bytes(header) + table + curve
+
+
+def crafted_metadata_photos(im: Image.Image) -> dict[str, tuple[str, bytes]]:
+    """Every kind of metadata abuse we know of, each wrapped around the same small photo: name ->
+    (file name, bytes). The request path and the job must handle each with bounded memory."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    base_jpeg = jpeg(im, quality=85)
+    segment_exif = b"Exif\x00\x00" + tiff_amplifier(65533 - 6)
+    xmp_head = b"http://ns.adobe.com/xap/1.0/\x00"
+    photos = {
+        # One APP1 segment (64 KB, the JPEG maximum): ~5,400 tags × 64 KB, three times over.
+        "jpeg-exif-many-tags": ("exif.jpg", jpeg_with_segments(base_jpeg, [(0xE1, segment_exif)])),
+        # The same behind junk bytes and an empty segment, which Pillow's reader steps over.
+        "jpeg-exif-behind-junk": ("exif-junk.jpg", _behind_junk(base_jpeg, segment_exif)),
+        # Pillow concatenates consecutive EXIF segments: 16 of them make one 1 MB block.
+        "jpeg-exif-split-over-segments": (
+            "exif-split.jpg",
+            jpeg_with_segments(
+                base_jpeg,
+                [(0xE1, b"Exif\x00\x00" + part) for part in _split(tiff_amplifier(16 * 65000), 65000)],
+            ),
+        ),
+        # The multi-picture (MPO) index is a TIFF directory too.
+        "jpeg-mpf-many-tags": (
+            "mpf.jpg",
+            jpeg_with_segments(base_jpeg, [(0xE2, b"MPF\x00" + tiff_amplifier(65533 - 4, sub_ifds=False))]),
+        ),
+        "jpeg-giant-icc": (
+            "icc.jpg",
+            jpeg(im, quality=85, icc_profile=icc_amplifier(16 * 1024 * 1024)),
+        ),
+        "jpeg-many-xmp-and-comments": (
+            "xmp.jpg",
+            jpeg_with_segments(
+                base_jpeg,
+                [(0xE1, xmp_head + b"<x:xmpmeta " + b"a" * 65000)] * 40 + [(0xFE, b"c" * 65533)] * 40,
+            ),
+        ),
+        # PNG chunks can be 2 GB: a 1 MB eXIf holds 65,535 tags of 1 MB each.
+        "png-exif-many-tags": ("exif.png", png_with_chunks(im, [(b"eXIf", tiff_amplifier(1024 * 1024))])),
+        "png-ztxt-bombs": (
+            "ztxt.png",
+            png_with_chunks(im, [(b"zTXt", b"Comment\x00\x00" + zlib_bomb(64 * 1024 * 1024))] * 8),
+        ),
+        "png-iccp-bomb": (
+            "iccp.png",
+            png_with_chunks(im, [(b"iCCP", b"icc\x00\x00" + zlib_bomb(256 * 1024 * 1024))]),
+        ),
+        "png-giant-xmp": (
+            "xmp.png",
+            png_with_chunks(
+                im, [(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + b"<x:xmpmeta " + b"x" * (15 << 20))]
+            ),
+        ),
+        "webp-exif-many-tags": (
+            "exif.webp",
+            encode(im, "WEBP", quality=80, exif=tiff_amplifier(1024 * 1024)),
+        ),
+        "heic-exif-many-tags": ("exif.heic", _heic_with(im, exif=tiff_amplifier(1024 * 1024))),
+        "heic-giant-xmp": ("xmp.heic", _heic_with(im, xmp=b"<x:xmpmeta " + "文".encode() * (5 << 20))),
+    }
+    assert tuple(photos) == CRAFTED_METADATA
+    return photos
+
+
+CRAFTED_METADATA = (
+    "jpeg-exif-many-tags",
+    "jpeg-exif-behind-junk",
+    "jpeg-exif-split-over-segments",
+    "jpeg-mpf-many-tags",
+    "jpeg-giant-icc",
+    "jpeg-many-xmp-and-comments",
+    "png-exif-many-tags",
+    "png-ztxt-bombs",
+    "png-iccp-bomb",
+    "png-giant-xmp",
+    "webp-exif-many-tags",
+    "heic-exif-many-tags",
+    "heic-giant-xmp",
+)
+
+
+def _behind_junk(base_jpeg: bytes, exif: bytes) -> bytes:
+    """The EXIF segment after stray bytes and fill bytes, which JPEG readers step over."""
+    first_end = 4 + int.from_bytes(base_jpeg[4:6], "big")  # end of the JFIF segment
+    segment = jpeg_with_segments(b"\xff\xd8", [(0xE1, exif)])[2:]
+    return base_jpeg[:first_end] + b"\x00\x17\xff\xff" + segment + base_jpeg[first_end:]
+
+
+def _split(data: bytes, size: int) -> list[bytes]:
+    return [data[start : start + size] for start in range(0, len(data), size)]
+
+
+def _heic_with(im: Image.Image, **metadata: bytes) -> bytes:
+    return encode(im, "HEIF", quality=60, enc_params={"preset": "ultrafast"}, **metadata)

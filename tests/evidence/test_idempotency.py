@@ -189,7 +189,6 @@ def test_old_keys_are_forgotten(api, people, c1, the_photo):
     assert idempotency.prune(before=timezone.now() + timezone.timedelta(seconds=1)) == 1
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_retry_while_the_first_is_still_running(api, world, people, media, monkeypatch, settings):
     """The first request holds the key (uncommitted) in another connection: the retry waits, and

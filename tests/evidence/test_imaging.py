@@ -344,6 +344,19 @@ def test_pixel_limit_below_pillows_own_guard():
     assert error.message == "big.png: the image is 10000 × 8000 pixels, more than 50 megapixels."
 
 
+def test_webp_over_its_decoding_budget_is_refused_from_the_header():
+    """libwebp needs about 17 bytes per pixel whatever we do: a 24 MP WebP (a few KB when flat) would
+    cost over 400 MB to decode, so WebP stops at 300 MiB / 18 (17.5 MP), before decoding."""
+    data = encode(Image.new("RGB", (6000, 4000), (90, 120, 60)), "WEBP", lossless=True)
+
+    error = rejection(data, name="big.webp")
+
+    assert error.code == RejectionCode.TOO_MANY_PIXELS
+    assert error.message == (
+        "big.webp: a WEBP photo may have at most 17.5 megapixels (this one is 6000 × 4000); send it as a JPEG."
+    )
+
+
 def test_pixel_limit_applies_to_ordinary_photos(phone_jpeg):
     error = rejection(phone_jpeg, max_pixels=400_000)
 

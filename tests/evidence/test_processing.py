@@ -22,7 +22,7 @@ from tests.evidence.helpers import (
     stored_files,
     upload,
 )
-from tests.evidence.photos import jpeg, make_exif, real_looking_photo
+from tests.evidence.photos import jpeg, jpeg_with_segments, make_exif, real_looking_photo, tiff_amplifier
 from tests.factories import make_member
 from tests.tasks.helpers import assignment_of
 
@@ -112,6 +112,36 @@ def test_a_file_that_does_not_decode_ends_failed_without_retrying(uploaded, monk
     assert not failed.thumbnail
 
 
+def test_a_photo_that_runs_out_of_memory_ends_failed_not_stuck(uploaded, monkeypatch):
+    """What the job's memory ceiling (EVIDENCE_JOB_MEMORY_MB) turns an over-demanding photo into:
+    a MemoryError while decoding. The photo fails with the reason; no retry, nothing left pending."""
+
+    def out_of_memory(self):
+        raise MemoryError
+
+    monkeypatch.setattr(Image.Image, "load", out_of_memory)
+
+    assert process_photo(uploaded.pk) == "failed"
+
+    failed = Photo.objects.get(pk=uploaded.pk)
+    assert "内存" in failed.error
+    assert not failed.thumbnail
+
+
+def test_a_photo_with_crafted_exif_is_accepted_without_it_and_flagged(api, people, c1):
+    crafted = jpeg_with_segments(
+        jpeg(real_looking_photo(11, (800, 600))), [(0xE1, b"Exif\x00\x00" + tiff_amplifier(65000))]
+    )
+    login(api, people["community_worker"])
+
+    response = post_report(api, c1, [upload("crafted.jpg", crafted)])
+
+    assert response.status_code == 201, response.json()
+    (stored,) = process_pending()
+    assert (stored.status, stored.has_exif, stored.taken_at, stored.latitude) == ("ready", False, None, None)
+    assert "no_exif" in set(stored.flags.values_list("kind", flat=True))
+
+
 def test_a_missing_original_ends_failed(uploaded):
     default_storage.delete(uploaded.original.name)
     assert process_photo(uploaded.pk) == "failed"
@@ -190,6 +220,8 @@ def test_copies_are_served_as_stripped_jpegs_with_safe_headers(api, people, uplo
         assert response.status_code == 200
         assert response["Content-Type"] == "image/jpeg"
         assert response["X-Content-Type-Options"] == "nosniff"
+        # the answer depends on who asks: caches must key it on the credentials
+        assert {"Authorization", "Cookie"} <= {part.strip() for part in response["Vary"].split(",")}
         assert response["Cache-Control"] == "private, max-age=3600"
         assert response["Content-Disposition"].startswith("inline;")
         data = _body(response)

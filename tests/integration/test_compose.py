@@ -12,7 +12,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 SETTINGS_DIR = REPO / "backend" / "config" / "settings"
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "worker", "worker-notifications", "worker-photos", "beat")
+WORKERS = ("worker", "worker-notifications", "worker-photos")
 # Read by Django and Celery themselves rather than by the settings modules.
 READ_OUTSIDE_SETTINGS = {"DJANGO_SETTINGS_MODULE"}
 ENV_READ = re.compile(
@@ -136,7 +137,7 @@ def test_application_waits_for_healthy_database_and_redis(compose):
 
 def test_uploads_live_on_a_named_volume_shared_by_web_and_worker(compose):
     volumes = compose.get("volumes") or {}
-    for name in ("web", "worker"):
+    for name in ("web", "worker", "worker-photos"):
         service = compose["services"][name]
         media_root = _environment(service)["MEDIA_ROOT"]
         mounted_at = {target: source for source, target in _mounts(service).items()}
@@ -156,3 +157,44 @@ def test_the_image_runs_the_backend(compose):
     assert "pip install ." in dockerfile
     for name in APP_SERVICES:
         assert compose["services"][name]["build"] == "."
+
+
+def test_every_queue_has_exactly_one_kind_of_worker(compose):
+    """Photos, notifications and the rest each have their own worker, so a photo backlog never
+    delays a reminder; a queue nobody consumes would silently stop its jobs."""
+    from django.conf import settings
+
+    consumed: dict[str, list[str]] = {}
+    for name in WORKERS:
+        command = _command(compose["services"][name])
+        assert re.search(r"celery -A config\.celery_app worker\b", command), name
+        queues = re.search(r"--queues=(\S+)", command)
+        assert queues, f"{name} names no queue (it would take every queue)"
+        for queue in queues.group(1).split(","):
+            consumed.setdefault(queue, []).append(name)
+        assert re.search(r"--prefetch-multiplier=\d+", command), f"{name}: prefetch not chosen for its queue"
+    declared = {queue.name for queue in settings.CELERY_TASK_QUEUES}
+    assert declared == {"celery", "notifications", "photos"}
+    assert set(consumed) == declared
+    assert all(len(workers) == 1 for workers in consumed.values()), consumed
+    assert settings.CELERY_TASK_ROUTES["notifications.*"]["queue"] == "notifications"
+    assert settings.EVIDENCE_QUEUE == "photos"
+
+
+def test_the_visibility_timeout_outlasts_every_countdown_and_job():
+    from django.conf import settings
+
+    from notifications.jobs import RETRY
+
+    timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(
+        "visibility_timeout", settings.CELERY_VISIBILITY_TIMEOUT
+    )
+    assert settings.CELERY_TASK_ACKS_LATE and settings.CELERY_TASK_REJECT_ON_WORKER_LOST
+    longest = max(
+        RETRY["retry_backoff_max"],
+        settings.NOTIFICATIONS_RETRY_MAX_SECONDS,
+        300,  # evidence.jobs.MAX_BACKOFF_SECONDS
+        settings.CELERY_TASK_TIME_LIMIT,
+        900,  # evidence.remove_orphaned_uploads' own time limit
+    )
+    assert timeout > longest

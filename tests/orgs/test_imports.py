@@ -1,5 +1,6 @@
 """Bulk import of the division list and of people: all rows or none, idempotent, scoped, bounded queries."""
 
+import copy
 import csv
 import io
 import json
@@ -15,11 +16,22 @@ from orgs import services
 from orgs.imports import ImportResult, read_table, units_import, users_import
 from orgs.models import Membership, OrgEvent, OrgUnit, Role, User
 from orgs.tree import tree_problems
-from tests.conftest import login
+from tests.conftest import build_world, login, made_once_for_the_scope
 from tests.factories import platform_admin
 
 UNIT_HEADER = ["code", "name", "parent_code", "latitude", "longitude"]
 USER_HEADER = ["username", "real_name", "mobile", "unit_code", "role"]
+
+
+@pytest.fixture(scope="module")
+def _world(django_db_setup, django_db_blocker):
+    """The two districts most of these tests import into: made once, undone after every test."""
+    yield from made_once_for_the_scope(django_db_blocker, build_world)
+
+
+@pytest.fixture
+def world(_world, db):
+    return copy.deepcopy(_world)
 
 
 @pytest.fixture(autouse=True)
@@ -393,7 +405,7 @@ def test_an_existing_code_outside_the_scope_is_reported_without_its_name(world, 
             [["410102002001", "我的社区", "410102010000", "", ""]], actor=people["street_admin"]
         )  # C3
 
-    assert "410102002001 is already used by a unit outside your scope" in row_errors(excinfo)[2]
+    assert "410102002001 is already used by another unit" in row_errors(excinfo)[2]
     assert "电新街社区" not in json.dumps(excinfo.value.extra, ensure_ascii=False)
     assert OrgUnit.objects.get(code="410102002001").parent_id == world["S2"].pk
 

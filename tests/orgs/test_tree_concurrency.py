@@ -11,7 +11,7 @@ from orgs.models import OrgUnit
 from orgs.tree import tree_problems
 from tests.factories import make_unit, platform_admin
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_together(workers: list) -> list[BaseException]:

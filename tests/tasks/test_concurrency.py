@@ -44,7 +44,6 @@ def _fresh(assignment_id: int) -> Assignment:
     )
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_officers_reviewing_at_once_exactly_one_wins(world, people):
     second = make_member(world["S1"], Role.OFFICER, "second_street_officer")
@@ -76,7 +75,6 @@ def test_two_officers_reviewing_at_once_exactly_one_wins(world, people):
     assert Submission.objects.filter(assignment=target).exclude(decision="").count() == ROUNDS
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_approve_and_return_at_once_leave_one_decision(world, people):
     task = published_task(people["district_officer"], world["A"], [{"unit": world["C1"].pk}])
@@ -101,7 +99,6 @@ def test_approve_and_return_at_once_leave_one_decision(world, people):
     assert final.current_submission.decision == events[0].verb
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_cancelling_while_a_unit_submits_leaves_a_consistent_trail(world, people):
     task = published_task(people["district_officer"], world["A"], [{"unit": world["C1"].pk}])

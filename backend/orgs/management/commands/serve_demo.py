@@ -28,10 +28,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000))
         parser.add_argument(
+            "--host",
+            default=os.environ.get("DEMO_HOST") or "127.0.0.1",
+            help="Address to listen on (DEMO_HOST); 127.0.0.1 keeps the demo off the network.",
+        )
+        parser.add_argument(
             "--no-celery", action="store_true", help="Only the web server (no worker, no beat)."
         )
 
-    def handle(self, *args, port: int, no_celery: bool, **options):
+    def handle(self, *args, port: int, host: str, no_celery: bool, **options):
         demo_dir = Path(settings.DEMO_DIR)
         log_dir = demo_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -52,7 +57,7 @@ class Command(BaseCommand):
                     children.append(self._start(name, argv, demo_dir, log_dir))
                 threading.Thread(target=_watch, args=(children, stopping, self.stderr), daemon=True).start()
             self._banner(port, children)
-            call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+            call_command("runserver", f"{host}:{port}", use_reloader=False)
         except KeyboardInterrupt:
             pass
         finally:
