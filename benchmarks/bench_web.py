@@ -55,7 +55,9 @@ def main() -> int:
     parser.add_argument("--communities", type=int, default=8, help="per street")
     parser.add_argument("--tasks", type=int, default=30, help="tasks published to every community")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_WEB_PORT", "8159")))
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("BENCH_WEB_PORT", "0")), help="0: any free port"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
     add_tiny_option(parser)
     args = parser.parse_args()
@@ -251,7 +253,7 @@ def run(args) -> None:
 
     static_root = tempfile.mkdtemp(prefix="chuanxi-bench-static-")
     server = serve(args.port, static_root)
-    base = f"http://localhost:{args.port}"  # ALLOWED_HOSTS of the test settings
+    base = f"http://localhost:{server.port}"  # ALLOWED_HOSTS of the test settings
     try:
         pages = {
             "我的任务 /mine/": "/mine/",
