@@ -84,7 +84,7 @@ def app(live_server, site) -> App:
     return App(url=live_server.url, site=site)
 
 
-# What the deployment sends (the `sec` work puts it on every response); the pages must work under it.
+# Stricter than what common/middleware.py sends (no inline styles either): the pages must work under it.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
