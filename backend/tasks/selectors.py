@@ -8,6 +8,8 @@ assignment: anyone who sees its unit. Everything else is 404.
 from datetime import datetime
 from typing import Any
 
+from django.apps import apps
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -225,9 +227,16 @@ def assignment_detail(*, user: User, assignment_id: Any, grants: Grants | None =
 
 
 def assignment_events(
-    *, user: User, assignment_id: Any, grants: Grants | None = None
+    *,
+    user: User,
+    assignment_id: Any = None,
+    grants: Grants | None = None,
+    assignment: Assignment | None = None,
 ) -> QuerySet[AssignmentEvent]:
-    assignment = assignment_get(user=user, assignment_id=assignment_id, grants=grants)
+    """Every transition, oldest first. `assignment`: one the caller already read through
+    assignment_get or assignment_detail (the same access rule), so it is not read again."""
+    if assignment is None:
+        assignment = assignment_get(user=user, assignment_id=assignment_id, grants=grants)
     return assignment.events.select_related("actor").order_by("created_at", "id")
 
 
@@ -235,9 +244,18 @@ def _with_evidence(submissions: QuerySet[Submission]) -> QuerySet[Submission]:
     return submissions.select_related("submitted_by", "reviewed_by").prefetch_related("photos", "flags")
 
 
-def submission_list(*, user: User, assignment_id: Any, grants: Grants | None = None) -> list[Submission]:
-    """The report history, newest first, each with its photos, flags and review: four queries."""
-    assignment = assignment_get(user=user, assignment_id=assignment_id, grants=grants)
+def submission_list(
+    *,
+    user: User,
+    assignment_id: Any = None,
+    grants: Grants | None = None,
+    assignment: Assignment | None = None,
+) -> list[Submission]:
+    """The report history, newest first, each with its photos, flags and review: four queries (three
+    when the caller passes the `assignment` it already read through assignment_get or
+    assignment_detail, the same access rule)."""
+    if assignment is None:
+        assignment = assignment_get(user=user, assignment_id=assignment_id, grants=grants)
     submissions = list(_with_evidence(assignment.submissions.all()).order_by("-created_at", "-id"))
     for submission in submissions:
         submission.assignment = assignment  # what the reports' `actions` read
@@ -356,3 +374,93 @@ def task_progress(*, user: User, task_id: Any, depth: int = 1, unit_id: Any = No
         "totals": totals,
         "units": units,
     }
+
+
+# Dashboards and counts the pages show before acting ------------------------------------------------
+
+
+def task_first_level_counts(*, user: User, task_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per task of a page of tasks: its first-level assignments and how many are approved (one
+    GROUP BY). Only tasks the user sees are counted; the others are simply absent."""
+    visible = _visible_tasks(user).filter(pk__in=task_ids).values("pk")
+    rows = (
+        Assignment.objects.filter(task_id__in=visible, parent__isnull=True)
+        .order_by()
+        .values("task_id")
+        .annotate(assigned=Count("id"), approved=Count("id", filter=Q(status=Status.APPROVED)))
+    )
+    return {row["task_id"]: {"assigned": row["assigned"], "approved": row["approved"]} for row in rows}
+
+
+def target_count(*, user: User, issuer_unit_id: Any, targets: Any, task_id: int | None = None) -> int:
+    """How many units `targets` reach below the issuing unit: the units publishing would send the task
+    to (those already holding an assignment of `task_id` not counted again). One statement over the
+    tree, the same unit set the fan-out inserts from (tasks.services.targets.target_units_sql).
+    Malformed targets are a 400; targets outside the issuing unit reach nobody."""
+    from tasks.services.targets import target_units_sql, targets_shape
+
+    issuer = units_for(user, Action.VIEW).filter(pk=_int(issuer_unit_id)).first()
+    if issuer is None:
+        raise NotFound(_("Unit not found, or you do not have access to it."))
+    units_sql, params = target_units_sql(root=issuer, targets=targets_shape(targets))
+    if not units_sql:
+        return 0
+    sql = f"SELECT COUNT(*) FROM ({units_sql}) AS x"  # noqa: S608
+    if task_id is not None:
+        sql += f" WHERE NOT EXISTS (SELECT 1 FROM {Assignment._meta.db_table} a WHERE a.task_id = %s AND a.unit_id = x.id)"  # noqa: S608
+        params = [*params, task_id]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.fetchone()[0])
+
+
+def unit_dashboard(*, user: User, unit_id: Any) -> dict[str, Any]:
+    """The work under way below a unit, per unit one level down: every assignment of the published
+    tasks in each unit's subtree, approved, approved on time (settled by its due time), waiting for
+    review, overdue, and reports waiting with authenticity flags. One statement over the tree
+    (orgs.rollup.subtree_rollup) whatever the number of units or assignments."""
+    root = units_for(user, Action.VIEW).filter(pk=_int(unit_id)).first()
+    if root is None:
+        raise NotFound(_("Unit not found, or you do not have access to it."))
+    assignments = Assignment._meta.db_table
+    tasks = PracticeTask._meta.db_table
+    flags = apps.get_model("evidence", "EvidenceFlag")._meta.db_table
+    open_marks = ",".join(["%s"] * len(OPEN_STATUSES))
+    rows = subtree_rollup(
+        root=root,
+        depth=1,
+        rows_sql=(
+            f"SELECT a.unit_id, a.status, a.due_at, a.settled_at, "  # noqa: S608
+            f"EXISTS (SELECT 1 FROM {flags} f WHERE f.submission_id = a.current_submission_id) AS flagged "
+            f"FROM {assignments} a JOIN {tasks} t ON t.id = a.task_id WHERE t.status = %s"
+        ),
+        rows_params=[PracticeTask.Status.PUBLISHED],
+        aggregates=[
+            Aggregate("total", "COUNT(r.unit_id)"),
+            Aggregate("approved", "COUNT(r.unit_id) FILTER (WHERE r.status = %s)", [Status.APPROVED]),
+            Aggregate(
+                "on_time",
+                "COUNT(r.unit_id) FILTER (WHERE r.status = %s AND r.settled_at <= r.due_at)",
+                [Status.APPROVED],
+            ),
+            Aggregate("waiting", "COUNT(r.unit_id) FILTER (WHERE r.status = %s)", [Status.SUBMITTED]),
+            Aggregate(
+                "overdue",
+                f"COUNT(r.unit_id) FILTER (WHERE r.status IN ({open_marks}) AND r.due_at < %s)",
+                [*OPEN_STATUSES, timezone.now()],
+            ),
+            Aggregate(
+                "flagged", "COUNT(r.unit_id) FILTER (WHERE r.status = %s AND r.flagged)", [Status.SUBMITTED]
+            ),
+        ],
+    )
+    units = [
+        {
+            **row,
+            "level": level_key(row["level"]),
+            "completion_rate": round(row["approved"] / row["total"], 4) if row["total"] else None,
+            "on_time_rate": round(row["on_time"] / row["total"], 4) if row["total"] else None,
+        }
+        for row in rows
+    ]
+    return {"root": root, "totals": units[0], "units": units[1:]}

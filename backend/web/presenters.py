@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from math import asin, cos, radians, sin, sqrt
 from typing import Any
 
 from django.utils import timezone
@@ -183,3 +184,21 @@ def evidence_wording(requirements: dict[str, Any] | None) -> str:
     if fields:
         parts.append(_("fill in %(fields)s") % {"fields": _(", ").join(str(f) for f in fields)})
     return _("; ").join(parts)
+
+
+# Places --------------------------------------------------------------------------------------------
+
+
+def distance_km(photo: Any, unit: Any) -> float | None:
+    """How far from the unit's registered position a photo was taken (EXIF GPS), when both are known."""
+    if None in (photo.latitude, photo.longitude, unit.latitude, unit.longitude):
+        return None
+    lat1, lon1, lat2, lon2 = map(
+        radians, map(float, (photo.latitude, photo.longitude, unit.latitude, unit.longitude))
+    )
+    a = sin((lat2 - lat1) / 2) ** 2 + cos(lat1) * cos(lat2) * sin((lon2 - lon1) / 2) ** 2
+    return round(2 * 6371.0 * asin(sqrt(a)), 1)
+
+
+def percent(rate: float | None) -> int | None:
+    return None if rate is None else round(rate * 100)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.views import auth, tasks, units, work
+from web.views import actions, auth, compose, people, review, tasks, units, work
 
 app_name = "web"
 
@@ -13,10 +13,27 @@ urlpatterns = [
     path("mine/", work.mine, name="mine"),
     path("inbox/", work.inbox, name="inbox"),
     path("overview/", tasks.overview, name="overview"),
+    path("review/", review.review_start, name="review_start"),
+    path("review/<int:assignment_id>/", review.review, name="review"),
     path("assignments/<int:assignment_id>/", work.assignment_detail, name="assignment_detail"),
+    path("assignments/<int:assignment_id>/accept/", actions.accept, name="assignment_accept"),
+    path("assignments/<int:assignment_id>/delegate/", actions.delegate, name="assignment_delegate"),
+    path("assignments/<int:assignment_id>/report/", actions.report, name="assignment_report"),
+    path("assignments/<int:assignment_id>/urge/", actions.urge, name="assignment_urge"),
+    path(
+        "assignments/<int:assignment_id>/urge-overdue/", actions.urge_overdue, name="assignment_urge_overdue"
+    ),
     path("tasks/", tasks.task_list, name="task_list"),
+    path("tasks/new/", compose.task_new, name="task_new"),
+    path("tasks/targets/count/", compose.target_count, name="target_count"),
     path("tasks/<int:task_id>/", tasks.task_detail, name="task_detail"),
+    path("tasks/<int:task_id>/edit/", compose.task_edit, name="task_edit"),
+    path("tasks/<int:task_id>/publish/", compose.task_publish, name="task_publish"),
+    path("tasks/<int:task_id>/cancel/", compose.task_cancel, name="task_cancel"),
+    path("tasks/<int:task_id>/close/", compose.task_close, name="task_close"),
     path("tasks/<int:task_id>/progress/", tasks.task_progress_rows, name="task_progress"),
     path("units/", units.unit_index, name="unit_index"),
     path("units/<int:unit_id>/", units.unit_detail, name="unit_detail"),
+    path("units/<int:unit_id>/people/new/", people.person_new, name="person_new"),
+    path("units/<int:unit_id>/import/", people.import_sheet, name="import"),
 ]

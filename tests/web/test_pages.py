@@ -186,3 +186,26 @@ def test_a_server_error_page_needs_nothing_but_the_template(rf):
     assert response.status_code == 500
     page = response.content.decode()
     assert "系统出了点问题" in page and "返回我的首页" in page
+
+
+def test_no_page_needs_inline_script_or_style_under_the_content_security_policy(site, world):
+    """script-src 'self' (no 'unsafe-inline', no 'unsafe-eval'): scripts are files, no inline event
+    handlers, no htmx hx-on (it evaluates code), no style attributes (bars use width classes)."""
+    lecture = site["tasks"]["lecture"]
+    c2 = assignment_of(lecture, world["C2"])
+    pages = [
+        (site["community_worker"], "/mine/"),
+        (site["community_worker"], f"/assignments/{site['returned'].pk}/"),
+        (site["community_worker"], f"/assignments/{site['returned'].pk}/report/"),
+        (site["street_officer"], "/inbox/"),
+        (site["street_officer"], f"/review/{c2.pk}/"),
+        (site["district_officer"], "/overview/"),
+        (site["district_officer"], f"/tasks/{lecture.pk}/"),
+        (site["district_officer"], f"/tasks/new/?unit={world['A'].pk}"),
+        (site["district_admin"], f"/units/{world['S1'].pk}/"),
+        (site["district_admin"], f"/units/{world['S1'].pk}/import/"),
+    ]
+    for user, url in pages:
+        html = browser_client(user).get(url).content.decode()
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), url
+        assert not re.search(r"\s(on[a-z]+|hx-on[:\w-]*|style)=", html), url

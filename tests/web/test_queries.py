@@ -18,13 +18,18 @@ pytestmark = pytest.mark.django_db
 # savepoint, update, release).
 BOUNDS = {
     "mine": 13,
-    "assignment": 15,
-    "inbox": 16,
-    "overview": 11,
-    "tasks": 7,
+    "assignment": 13,
+    "inbox": 17,
+    "overview": 13,
+    "tasks": 6,
     "task": 13,
     "progress rows": 8,
-    "unit": 9,
+    "unit": 10,
+    "report form": 14,
+    "review desk": 17,
+    "delegate form": 7,
+    "task form": 7,
+    "publish confirmation": 8,
 }
 
 
@@ -49,6 +54,17 @@ def grow(site, world, times: int) -> None:
         review(returned, street, "return", comment="仍需补充。")
 
 
+@pytest.fixture(autouse=True)
+def _street_task(site, world):
+    """A task the street still holds itself, for its delegation form."""
+    site["tasks"]["street"] = task_for(
+        site["district_officer"],
+        world["A"],
+        [{"unit": world["A"].pk, "level": "street"}],
+        title="街道自办任务",
+    )
+
+
 def pages(site, world) -> dict[str, tuple]:
     lecture = site["tasks"]["lecture"]
     return {
@@ -60,6 +76,14 @@ def pages(site, world) -> dict[str, tuple]:
         "task": (site["district_officer"], f"/tasks/{lecture.pk}/"),
         "progress rows": (site["district_officer"], f"/tasks/{lecture.pk}/progress/?unit={world['S1'].pk}"),
         "unit": (site["district_officer"], f"/units/{world['S1'].pk}/"),
+        "report form": (site["community_worker"], f"/assignments/{site['returned'].pk}/report/"),
+        "review desk": (site["street_officer"], f"/review/{assignment_of(lecture, world['C2']).pk}/"),
+        "delegate form": (
+            site["street_officer"],
+            f"/assignments/{assignment_of(site['tasks']['street'], world['S1']).pk}/delegate/",
+        ),
+        "task form": (site["district_officer"], f"/tasks/new/?unit={world['A'].pk}"),
+        "publish confirmation": (site["district_officer"], f"/tasks/{lecture.pk}/publish/"),
     }
 
 

@@ -125,21 +125,13 @@ def targets_validate(*, actor: User, root: OrgUnit, raw: Any) -> list[dict[str, 
     return targets
 
 
-def fan_out(
-    *,
-    task_id: int,
-    root: OrgUnit,
-    targets: list[dict[str, Any]],
-    due_at: datetime,
-    parent_id: int | None,
-    now: datetime,
-) -> int:
-    """Create one pending assignment per target unit in one INSERT ... SELECT; returns how many were new.
+def target_units_sql(*, root: OrgUnit, targets: list[dict[str, Any]]) -> tuple[str, list[Any]]:
+    """The SELECT of the ids of the units `targets` name, with its parameters ("" when none).
 
-    The unit set is a UNION of at most three selects (explicit units, every street below some
-    targets, every community below some targets), each one indexed range join over the tree. Units
-    that already hold an assignment of the task are skipped by ON CONFLICT, so running it twice
-    creates nothing more, and only active units strictly inside `root` ever receive one.
+    A UNION of at most three selects (explicit units, every street below some targets, every
+    community below some targets), each one indexed range join over the tree; only active units
+    strictly inside `root` are chosen. The fan-out inserts from it and the count a person sees
+    before publishing reads it, so both always name the same units.
     """
     unit_table = OrgUnit._meta.db_table
     explicit = [t["unit"] for t in targets if not t.get("level")]
@@ -168,13 +160,31 @@ def fan_out(
             f"{inside_root} WHERE t.id IN ({marks}) AND u.is_active"
         )
         params += [level, root.pk, *unit_ids]
-    if not selects:
+    return " UNION ".join(selects), params
+
+
+def fan_out(
+    *,
+    task_id: int,
+    root: OrgUnit,
+    targets: list[dict[str, Any]],
+    due_at: datetime,
+    parent_id: int | None,
+    now: datetime,
+) -> int:
+    """Create one pending assignment per target unit in one INSERT ... SELECT; returns how many were new.
+
+    The units come from `target_units_sql`. Units that already hold an assignment of the task are
+    skipped by ON CONFLICT, so running it twice creates nothing more.
+    """
+    units_sql, params = target_units_sql(root=root, targets=targets)
+    if not units_sql:
         return 0
     table = Assignment._meta.db_table
     stamp = sql_datetime(now)
     sql = (
         f"INSERT INTO {table} (task_id, unit_id, parent_id, status, due_at, version, created_at, updated_at) "  # noqa: S608
-        f"SELECT %s, x.id, %s, %s, %s, 0, %s, %s FROM ({' UNION '.join(selects)}) AS x "
+        f"SELECT %s, x.id, %s, %s, %s, 0, %s, %s FROM ({units_sql}) AS x "
         f"ON CONFLICT (task_id, unit_id) DO NOTHING"
     )
     with connection.cursor() as cursor:

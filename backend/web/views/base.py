@@ -5,13 +5,15 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_htmx.http import HttpResponseClientRedirect
 
 from common.exceptions import ApplicationError, Forbidden, NotFound
 from orgs import selectors as org_selectors
@@ -146,3 +148,94 @@ def unit_param(request: HttpRequest, workspaces_home: Home) -> OrgUnit:
         unit = candidates[0].unit
     remember_workspace(request, workspaces_home, unit)
     return unit
+
+
+# Forms that change things ---------------------------------------------------------------------------
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", None))
+
+
+def done(request: HttpRequest, url: str, message: str) -> HttpResponse:
+    """After a change: the message on the next page, and that page (htmx follows in place)."""
+    messages.success(request, message)
+    if is_htmx(request):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+def field_errors(exc: ApplicationError) -> dict[str, list[str]]:
+    """A refusal's field errors as text lists, whatever their shape (lists, dicts of rows, codes)."""
+    found: dict[str, list[str]] = {}
+    for name, problems in (exc.extra or {}).items():
+        if isinstance(problems, dict):
+            problems = [text for value in problems.values() for text in _texts(value)]
+        found[str(name)] = _texts(problems)
+    return found
+
+
+def _texts(problems: Any) -> list[str]:
+    if isinstance(problems, list | tuple):
+        return [text for problem in problems for text in _texts(problem)]
+    if isinstance(problems, dict):
+        return [str(problems["message"])] if "message" in problems else []
+    return [str(problems)]
+
+
+def form_context(request: HttpRequest, exc: ApplicationError | None = None) -> dict[str, Any]:
+    """What a form partial needs to show a refusal in place, with what the person typed kept."""
+    return {
+        "values": request.POST,
+        "error": str(exc.message) if exc else "",
+        "errors": field_errors(exc) if exc else {},
+    }
+
+
+def render_form(
+    request: HttpRequest,
+    template: str,
+    partial: str,
+    context: dict[str, Any],
+    *,
+    exc: ApplicationError | None = None,
+    active: str = "",
+) -> HttpResponse:
+    """A form page, or only its form for htmx; a refusal answers with its own status (htmx swaps 4xx
+    in place: web/static/web/app.js)."""
+    status = exc.status_code if exc else 200
+    context = {**form_context(request, exc), **context}
+    return render_page(request, template, context, partial=partial, active=active, status=status)
+
+
+def with_actions(grants: Any, items: Any, *, only: tuple[str, ...] = ()) -> Any:
+    """Each task or assignment of `items` (a list or a page) gets its `actions` (tasks.policies), which
+    the templates read to show buttons; computed in memory from what the selectors loaded. With `only`,
+    a list offers just those of them (the street's overdue list: urging, not the community's own steps,
+    which its page still offers)."""
+    from tasks import policies
+    from tasks.models import Assignment, PracticeTask
+
+    rows = items.object_list if isinstance(items, Page) else items
+    rows = list(rows)
+    if isinstance(items, Page):
+        items.object_list = rows
+    for item in rows:
+        if isinstance(item, Assignment):
+            actions = policies.assignment_actions(grants, item)
+        elif isinstance(item, PracticeTask):
+            actions = policies.task_actions(grants, item)
+        else:
+            continue
+        item.actions = [action for action in actions if not only or action in only]
+    return items
+
+
+def moment_field(post: Any, name: str) -> str | None:
+    """A date field and an optional time field (`<name>_date`, `<name>_time`) as the API reads a time:
+    "2026-12-01" alone (the end, or for a start the beginning, of that day) or "2026-12-01T18:30"."""
+    day = (post.get(f"{name}_date") or "").strip()
+    clock = (post.get(f"{name}_time") or "").strip()
+    if not day:
+        return None
+    return f"{day}T{clock}" if clock else day

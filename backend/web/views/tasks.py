@@ -1,67 +1,73 @@
-"""总览 (the dashboard's first form), the task list and a task's page with its progress down the tree."""
+"""总览 (the dashboard), the task list and a task's page with its progress down the tree."""
 
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 
-from common.exceptions import Forbidden
-from orgs.scope import Grants
-from tasks import selectors
+from orgs.models import Level, OrgUnit
+from orgs.scope import Action, Grants
+from tasks import policies, selectors
 from tasks.models import Assignment, PracticeTask
 from web import presenters
 from web.homes import Home
-from web.views.base import page, paginate, render_page, request_workspaces, unit_param
+from web.views.base import page, paginate, render_page, request_workspaces, unit_param, with_actions
 
 Status = Assignment.Status
 
 
-def _in_subtree(unit, prefix: str = "unit") -> Q:
-    return Q(
-        **{
-            f"{prefix}__tree_id": unit.tree_id,
-            f"{prefix}__lft__gte": unit.lft,
-            f"{prefix}__rght__lte": unit.rght,
-        }
-    )
-
-
 @page
 def overview(request: HttpRequest) -> HttpResponse:
-    """总览 of a unit: figures over the assignments below it and the tasks it issued, each with the
-    share of its first-level assignments approved. Read-only for everyone; phase 2 adds the per-street
-    bars of the real dashboard."""
+    """总览 of a unit: the work under way below it per unit one level down (completion and on-time
+    rates as bars, overdue, waiting for review, flagged reports; a unit opens its own 总览), and the
+    tasks it issued with their first-level progress. Read-only for viewers: no buttons."""
     user = request.user
     unit = unit_param(request, Home.OVERVIEW)
-    below = (
-        selectors.assignment_list(user=user, grants=Grants.of_request(request))  # type: ignore[arg-type]
-        .filter(_in_subtree(unit))
-        .exclude(unit=unit)
-    )  # type: ignore[arg-type]
-    figures = below.aggregate(
-        open=Count("id", filter=Q(status__in=[Status.PENDING, Status.ACCEPTED, Status.RETURNED])),
-        waiting=Count("id", filter=Q(status=Status.SUBMITTED)),
-        overdue=Count("id", filter=selectors.overdue_q()),
-        approved=Count("id", filter=Q(status=Status.APPROVED)),
-    )
-    first_level = Q(assignments__parent__isnull=True)
-    tasks = (
-        selectors.task_list(user=user)  # type: ignore[arg-type]
-        .filter(issuer_unit=unit)
-        .annotate(
-            assigned=Count("assignments", filter=first_level),
-            approved=Count("assignments", filter=first_level & Q(assignments__status=Status.APPROVED)),
-        )
-    )
+    dashboard = selectors.unit_dashboard(user=user, unit_id=unit.pk)  # type: ignore[arg-type]
+    tasks = selectors.task_list(user=user).filter(issuer_unit=unit)  # type: ignore[arg-type]
     status = request.GET.get("status") or ""
     if status in PracticeTask.Status.values:
         tasks = tasks.filter(status=status)
+    page_obj = paginate(request, tasks)
+    _with_counts(request, page_obj)
+    rows = [
+        {
+            **row,
+            "completion": presenters.percent(row["completion_rate"]),
+            "on_time": presenters.percent(row["on_time_rate"]),
+        }
+        for row in dashboard["units"]
+    ]
     context = {
         "unit": unit,
-        "figures": figures,
-        "page_obj": paginate(request, tasks),
+        "parent": _visible_parent(request, unit),
+        "figures": dashboard["totals"],
+        "rows": rows,
+        "page_obj": page_obj,
         "status": status,
         "statuses": PracticeTask.Status.choices,
+        "can_issue": unit.level < Level.COMMUNITY
+        and policies.task_issue_refusal(Grants.of_request(request), unit) is None,
     }
     return render_page(request, "web/overview.html", context, active="home")
+
+
+def _visible_parent(request: HttpRequest, unit: OrgUnit) -> OrgUnit | None:
+    """The unit above, when the reader sees it (the way back up from a street's 总览)."""
+    if unit.parent_id is None:
+        return None
+    parent = OrgUnit.objects.filter(pk=unit.parent_id).first()
+    return parent if parent is not None and Grants.of_request(request).can(Action.VIEW, parent) else None
+
+
+def _with_counts(request: HttpRequest, page_obj) -> None:
+    """Each task of the page with its first-level assignments and approvals (one GROUP BY)."""
+    page_obj.object_list = list(page_obj.object_list)
+    counts = selectors.task_first_level_counts(
+        user=request.user,  # type: ignore[arg-type]
+        task_ids=[task.pk for task in page_obj.object_list],
+    )
+    for task in page_obj.object_list:
+        found = counts.get(task.pk, {})
+        task.assigned = found.get("assigned", 0)
+        task.approved = found.get("approved", 0)
 
 
 @page
@@ -92,23 +98,8 @@ def _rows(progress: dict) -> list[dict]:
 
 
 def _progress(request: HttpRequest, task: PracticeTask, unit_id: str | None) -> dict:
-    """tasks.selectors.task_progress from the issuing unit, or for those who see only part of the
-    tree, from their own highest unit inside it."""
-    user = request.user
-    if unit_id:
-        return selectors.task_progress(user=user, task_id=task.pk, unit_id=unit_id)  # type: ignore[arg-type]
-    try:
-        return selectors.task_progress(user=user, task_id=task.pk)  # type: ignore[arg-type]
-    except Forbidden:
-        issuer = task.issuer_unit
-        inside = [
-            w.unit
-            for w in request_workspaces(request)
-            if w.unit.tree_id == issuer.tree_id and issuer.lft < w.unit.lft and w.unit.rght < issuer.rght
-        ]
-        if not inside:
-            raise
-        return selectors.task_progress(user=user, task_id=task.pk, unit_id=inside[0].pk)  # type: ignore[arg-type]
+    """tasks.selectors.task_progress from the issuing unit, or the reader's own part of the tree."""
+    return selectors.task_progress(user=request.user, task_id=task.pk, unit_id=unit_id or None)  # type: ignore[arg-type]
 
 
 @page
@@ -118,11 +109,12 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
     task = selectors.task_get(user=user, task_id=task_id)  # type: ignore[arg-type]
     progress = _progress(request, task, None)
     own_units = [w.unit.pk for w in request_workspaces(request)]
-    own_assignments = list(
-        selectors.assignment_list(user=user, grants=Grants.of_request(request)).filter(  # type: ignore[arg-type]
-            task=task, unit_id__in=own_units
-        )  # type: ignore[arg-type]
+    grants = Grants.of_request(request)
+    own_assignments = with_actions(
+        grants,
+        selectors.assignment_list(user=user, grants=grants).filter(task=task, unit_id__in=own_units),  # type: ignore[arg-type]
     )
+    with_actions(grants, [task])
     context = {
         "task": task,
         "progress": progress,

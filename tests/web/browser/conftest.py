@@ -4,10 +4,13 @@ Nothing downloads a browser: Playwright's driver ships in its wheel and is point
 binary. `.ci/run` installs chromium and fonts-noto-cjk when they are missing; without them the
 browser tests skip on a laptop and fail under CI.
 
-The running site is one fixture (`app`): today the live server on the test database; the journeys of
-phase 2 (photos processed by the pipeline) add a real Celery worker to the same fixture
-(celery.contrib.testing.worker.start_worker on a queue of its own, as in
-tests/integration/test_celery_worker.py), so every journey keeps asking for `app` only.
+The running site is a fixture: `app` is the live server on the test database; `working_app` adds a
+real Celery worker (celery.contrib.testing.worker.start_worker on a queue of its own, as in
+tests/integration/test_celery_worker.py) that processes the photos the journeys upload.
+
+Every page is served to the browser with the Content-Security-Policy the deployment sends
+(script-src 'self', no inline script or eval): a page whose script needed more would fail here, and
+any violation the browser reports fails the test.
 """
 
 import os
@@ -17,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
+from evidence.services import enqueue_processing as ENQUEUE_PROCESSING  # before any test patches it
 from tests.conftest import IN_CI
 from tests.web.conftest import PASSWORD
 
@@ -32,8 +37,11 @@ LAUNCH_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--lang=zh-CN",  # the browser's own words (file pickers, date fields) as a Chinese phone shows them
 ]
 PHONE = {"width": 390, "height": 844}
+# A shared 2-core machine under a full test run answers a report with photos in seconds, not at once.
+expect.set_options(timeout=20_000)
 DESK = {"width": 1440, "height": 900}
 
 
@@ -76,13 +84,36 @@ def app(live_server, site) -> App:
     return App(url=live_server.url, site=site)
 
 
+# Stricter than what common/middleware.py sends (no inline styles either): the pages must work under it.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _with_csp(route) -> None:
+    if route.request.resource_type != "document":
+        route.fallback()
+        return
+    response = route.fetch()
+    route.fulfill(response=response, headers={**response.headers, "content-security-policy": CSP})
+
+
 class Visit:
-    """One person's browser tab at one size."""
+    """One person's browser tab at one size, pages served with the CSP; violations are collected."""
 
     def __init__(self, chromium, app: App, viewport: dict, screenshots: Path):
         self.context = chromium.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
         self.context.set_default_timeout(15_000)
+        self.context.route("**/*", _with_csp)
         self.page = self.context.new_page()
+        self.violations: list[str] = []
+        self.page.on(
+            "console",
+            lambda message: self.violations.append(message.text)
+            if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text
+            else None,
+        )
         self.app = app
         self.size = f"{viewport['width']}x{viewport['height']}"
         self.screenshots = screenshots
@@ -110,11 +141,16 @@ class Visit:
         phone = self.page.viewport_size["width"] < 768
         self.page.screenshot(path=str(path), full_page=not phone)
         if phone:
+            # A whole-page shot resizes the window; Chromium then scrolls a focused field back into
+            # view at the next click (as for a phone keyboard), which would move the page under it.
+            self.page.evaluate("() => document.activeElement && document.activeElement.blur()")
             self.page.screenshot(path=str(self.screenshots / f"{name}-{self.size}-full.png"), full_page=True)
         return path
 
     def close(self) -> None:
+        assert not self.violations, self.violations
         if self.context is not None:
+            self.context.unroute_all(behavior="ignoreErrors")
             self.context.close()
             self.context = None
 
@@ -137,3 +173,21 @@ def tabs(chromium, screenshots):
 def visit(tabs, app):
     """A tab on the test site (`site`) at a size."""
     return lambda viewport: tabs(app, viewport)
+
+
+@pytest.fixture
+def working_app(app, settings, monkeypatch) -> Iterator[App]:
+    """The live site with a real Celery worker on a queue of its own: photos uploaded through the pages
+    are processed by evidence.process_photo as in production (REDIS_URL required)."""
+    import uuid
+
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery_app import app as celery_app
+
+    queue = f"test-web-{uuid.uuid4().hex[:12]}"
+    settings.EVIDENCE_QUEUE = queue
+    # tests/web/conftest.py's no_broker dropped the photo jobs: this site sends them for real.
+    monkeypatch.setattr("evidence.services.enqueue_processing", ENQUEUE_PROCESSING)
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, queues=[queue], shutdown_timeout=30):
+        yield app

@@ -46,6 +46,9 @@ def test_the_community_worker(visit, viewport):
     expect(page.get_by_text("至少 1 张、最多 3 张照片；填写活动时间、参加人数、活动地点")).to_be_visible()
     expect(page.get_by_role("img", name=re.compile("现场照片"))).to_have_count(2)
     tab.shot("worker-assignment")
+    page.get_by_role("main").get_by_role("link", name="提交").first.click()
+    expect(page.get_by_label("活动内容")).to_be_visible()
+    tab.shot("worker-report")
 
     nav(tab, "我的").click()
     expect(page.get_by_role("heading", name="我的单位和角色")).to_be_visible()
@@ -89,6 +92,14 @@ def test_the_district(visit, viewport, who):
     expect(page.get_by_role("heading", name="总览", level=1)).to_be_visible()
     expect(page.get_by_text("中原区派发的任务")).to_be_visible()
     tab.shot(f"{who}-overview")
+    if who != "district_viewer":
+        page.get_by_role("link", name="新建任务").click()
+        expect(page.get_by_role("heading", name="新建任务", level=1)).to_be_visible()
+        expect(page.get_by_text(re.compile(r"\d+ 个单位将收到此任务"))).to_be_visible()
+        tab.shot(f"{who}-compose")
+        nav(tab, "总览").click()
+    else:
+        expect(page.get_by_role("link", name="新建任务")).to_have_count(0)
 
     page.get_by_role("link", name=re.compile("党的创新理论“微宣讲”进社区")).click()
     progress = page.get_by_role("region", name=re.compile("进度"))
@@ -156,9 +167,28 @@ def test_pages_fit_a_narrow_phone_and_200_percent_zoom(chromium, app, viewport, 
     site = app.site
     try:
         for who, paths in (
-            ("community_worker", ["/mine/", f"/assignments/{site['returned'].pk}/", "/account/"]),
-            ("street_officer", ["/inbox/", f"/tasks/{site['tasks']['volunteer'].pk}/", "/units/"]),
-            ("district_officer", ["/overview/", f"/tasks/{site['tasks']['lecture'].pk}/", "/tasks/"]),
+            (
+                "community_worker",
+                [
+                    "/mine/",
+                    f"/assignments/{site['returned'].pk}/",
+                    f"/assignments/{site['returned'].pk}/report/",
+                    "/account/",
+                ],
+            ),
+            (
+                "street_officer",
+                [
+                    "/inbox/",
+                    "/review/",
+                    f"/tasks/{site['tasks']['volunteer'].pk}/",
+                    "/units/",
+                ],
+            ),
+            (
+                "district_officer",
+                ["/overview/", f"/tasks/{site['tasks']['lecture'].pk}/", "/tasks/", "/tasks/new/"],
+            ),
         ):
             page.goto(app.url + "/login/")
             page.get_by_label("用户名或手机号").fill(site[who].username)
@@ -173,3 +203,80 @@ def test_pages_fit_a_narrow_phone_and_200_percent_zoom(chromium, app, viewport, 
             expect(page.get_by_role("heading", name="登录")).to_be_visible()
     finally:
         context.close()
+
+
+def test_the_street_reports_upward_naming_the_communities_still_open(visit, app):
+    """上报 of a delegated assignment: a summary only, the open communities named, sent by the page's script."""
+    from tests.web.helpers import assignment_of, report, review
+
+    site = app.site
+    volunteer = site["tasks"]["volunteer"]
+    street_unit = site["street_officer"].memberships.first().unit
+    c1 = assignment_of(volunteer, site["community_worker"].memberships.first().unit)
+    report(c1, site["community_worker"], photos=1)
+    review(c1, site["street_officer"], "approve", rating=5)
+
+    tab = visit(DESK)
+    log_in(tab, "street_officer", DESK)
+    page = tab.page
+    own = page.get_by_role("region", name=re.compile("本单位待办任务"))
+    own.get_by_role("listitem").filter(has_text="敬老爱老志愿服务").get_by_role("link", name="上报").click()
+    expect(page.get_by_text(re.compile(r"1 个下派单位尚未通过：\s*杜康社区"))).to_be_visible()
+    page.get_by_label("工作汇总").fill("建西社区开展敬老服务，杜康社区仍在进行。")
+    page.get_by_role("button", name="上报").click()
+    expect(page.get_by_text("上报已发送。")).to_be_visible()
+    mine = assignment_of(volunteer, street_unit)
+    assert mine.status == "submitted"
+    assert [unit["name"] for unit in mine.current_submission.missing_units] == ["杜康社区"]
+
+
+def test_the_report_form_in_keyboard_order_with_the_photo_pickers_reachable(visit, app):
+    tab = visit(PHONE)
+    log_in(tab, "community_worker", PHONE)
+    tab.open(f"/assignments/{app.site['returned'].pk}/report/")
+    page = tab.page
+    summary = page.get_by_label("活动内容")
+    summary.focus()
+    page.keyboard.press("Shift+Tab")
+    album = page.get_by_label("从相册选择")
+    expect(album).to_be_focused()  # the file inputs are visually hidden behind their labels, not skipped
+    outline = page.locator("label[for=photos-album]").evaluate("l => getComputedStyle(l).outlineStyle")
+    assert outline == "solid"  # the label shows the focus
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_label("拍照")).to_be_focused()
+    page.get_by_label("参加人数").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("志愿者人数")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("志愿服务时长")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="提交")).to_be_focused()
+
+
+def test_a_refused_photo_is_named_in_place_and_the_rest_of_the_report_kept(visit, app, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from web.demo_photos import activity_photo
+
+    good = tmp_path / "IMG_0101.jpg"
+    good.write_bytes(activity_photo(seed=5, banner="宣讲", taken_at=timezone.now() - timedelta(hours=1)))
+    broken = tmp_path / "坏照片.jpg"
+    broken.write_bytes(b"this is not a photo")
+    tab = visit(PHONE)
+    log_in(tab, "community_worker", PHONE)
+    tab.open(f"/assignments/{app.site['returned'].pk}/report/")
+    page = tab.page
+    page.get_by_label("从相册选择").set_input_files([str(good), str(broken)])
+    page.get_by_label("活动内容").fill("补充横幅照片。")
+    page.get_by_label("参加人数").fill("30")
+    page.get_by_role("button", name="提交").click()
+
+    refused = page.get_by_role("listitem").filter(has_text="坏照片.jpg")
+    expect(refused.get_by_role("alert")).to_be_visible()  # the reason, beside that photo
+    expect(page.get_by_role("listitem").filter(has_text="IMG_0101.jpg").get_by_role("alert")).to_have_count(0)
+    expect(page.get_by_label("活动内容")).to_have_value("补充横幅照片。")
+    expect(page.get_by_text("2 / 3 张已选")).to_be_visible()
+    refused.get_by_role("button", name="移除 坏照片.jpg").click()
+    expect(page.get_by_text("1 / 3 张已选")).to_be_visible()
