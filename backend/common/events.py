@@ -51,6 +51,8 @@ EVENTS: dict[str, str] = {
     "assignment.approved": "submission, rating, settled_at",
     "assignment.returned": "submission, comment",
     "assignment.urged": "comment",
+    "unit.moved": "from_parent, to_parent (unit ids), from_tree, to_tree (the unit moved with its subtree)",
+    "units.moved": "trees (tree ids in which an import moved units)",
 }
 
 MAX_ATTEMPTS = 5

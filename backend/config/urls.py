@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("tasks.urls")),
     path("api/v1/", include("evidence.urls")),
     path("api/v1/", include("notifications.urls")),
+    path("api/v1/", include("scoring.urls")),
     path("", include("web.urls")),
 ]
 

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from common import events
 from common.exceptions import Conflict, Forbidden, PayloadTooLarge, ValidationFailed
 from orgs.models import MAX_DEPTH, Membership, OrgEvent, OrgUnit, Role, User, code_validator, mobile_validator
 from orgs.scope import Action, roles_for, unit_condition, units_for
@@ -702,6 +703,9 @@ class _UnitPlan:
                 updated, sorted(update_fields | {"updated_at"}), batch_size=BATCH_SIZE
             )
         rebuild_trees(touched)
+        if moved:
+            # Scoring recomputes the touched districts (common.events).
+            events.emit("units.moved", actor_id=self.actor.pk, data={"trees": sorted(touched)})
 
         result = ImportResult(
             created=len(new_rows),

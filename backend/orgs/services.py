@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
+from common import events
 from common.exceptions import Conflict, Forbidden, ValidationFailed
 from orgs import selectors
 from orgs.models import MAX_DEPTH, Membership, OrgEvent, OrgUnit, Role, User
@@ -162,6 +163,7 @@ def unit_move(*, actor: User, unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
             {"parent": [_("Choose a higher-level parent.")]},
         )
     old_parent = unit.parent
+    old_tree = unit.tree_id
     unit.move_to(new_parent, "last-child")
     unit.refresh_from_db()
     event_record(
@@ -169,6 +171,17 @@ def unit_move(*, actor: User, unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
         actor=actor,
         unit=unit,
         data={"from": old_parent.code if old_parent else None, "to": new_parent.code},
+    )
+    events.emit(
+        "unit.moved",
+        unit_id=unit.pk,
+        actor_id=actor.pk,
+        data={
+            "from_parent": old_parent.pk if old_parent else None,
+            "to_parent": new_parent.pk,
+            "from_tree": old_tree,
+            "to_tree": unit.tree_id,
+        },
     )
     return unit
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "evidence",
     "web",
     "notifications",
+    "scoring",
 ]
 
 MIDDLEWARE = [
@@ -262,6 +263,8 @@ SPECTACULAR_SETTINGS = {
         "AssignmentStatusEnum": "tasks.models.Assignment.Status",
         "PhotoStatusEnum": "evidence.models.Photo.Status",
         "EvidenceFlagKindEnum": "evidence.models.EvidenceFlag.Kind",
+        "NotificationKindEnum": "notifications.models.Kind",
+        "PeriodKindEnum": "scoring.models.PeriodKind",
         "TaskActionEnum": "tasks.policies.TASK_ACTION_CHOICES",
         "AssignmentActionEnum": "tasks.policies.ASSIGNMENT_ACTION_CHOICES",
         "SubmissionActionEnum": "tasks.policies.SUBMISSION_ACTION_CHOICES",
@@ -390,6 +393,18 @@ CELERY_BEAT_SCHEDULE = {
     "orgs.check_tree": {
         "task": "orgs.check_tree",
         "schedule": crontab(hour=3, minute=30),
+        "options": {"expire_seconds": 6 * 3600},
+    },
+    # Scoring (scoring.jobs): open assignments of a month that ended count as not completed; the
+    # nightly recompute rebuilds every score from scratch (the incremental updates give the same).
+    "scoring.settle_ended_months": {
+        "task": "scoring.settle_ended_months",
+        "schedule": crontab(minute=5),
+        "options": {"expire_seconds": 3000},
+    },
+    "scoring.recompute_all": {
+        "task": "scoring.recompute_all",
+        "schedule": crontab(hour=2, minute=40),
         "options": {"expire_seconds": 6 * 3600},
     },
     # Files of crashed uploads, photos stuck in processing, expired idempotency keys.
