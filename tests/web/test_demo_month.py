@@ -2,12 +2,18 @@
 
 import io
 import re
+from collections import Counter
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
+from django.utils import timezone
 
 from evidence.models import EvidenceFlag, Photo
+from orgs import demo_data
+from orgs.models import OrgUnit
 from tasks.models import Assignment, AssignmentEvent, PracticeTask, Submission, TaskEvent
 from tasks.selectors import overdue_q
 from tests.web.conftest import browser_client
@@ -100,3 +106,45 @@ def test_the_month_happened_over_a_month_and_every_demo_account_has_something_to
         body = page.content.decode()
         for words in shows:
             assert words in body, (username, words)
+
+
+RATING_FACTOR = {
+    5: Decimal("1.0"),
+    4: Decimal("0.9"),
+    3: Decimal("0.8"),
+    2: Decimal("0.6"),
+    1: Decimal("0.4"),
+}
+
+
+def test_the_demo_streets_month_ranking_is_right_by_hand(demo):
+    """The default policy, by hand from the assignments: the streets' month scores are there at first
+    login (load_demo computes them), and each is its own points + the mean of its communities'."""
+    from scoring.models import PeriodScore
+
+    dues = Assignment.objects.filter(status="approved").values_list("due_at", flat=True)
+    months = Counter(timezone.localtime(due).date().replace(day=1) for due in dues)
+    month = months.most_common(1)[0][0]
+    stop = (month + timedelta(days=32)).replace(day=1)
+
+    def own_points(unit) -> Decimal:
+        points = Decimal(0)
+        for assignment in Assignment.objects.filter(
+            unit=unit, due_at__date__gte=month, due_at__date__lt=stop, status="approved"
+        ).select_related("task", "current_submission"):
+            report = assignment.current_submission
+            factor = RATING_FACTOR.get(report.rating, Decimal(1))
+            full = assignment.task.points * factor
+            late = report.created_at - assignment.due_at
+            days = 0 if late <= timedelta(0) else -(-late // timedelta(days=1))
+            points += max(full - assignment.task.points * Decimal("0.1") * days, full * Decimal("0.3"))
+        return points
+
+    scores = {s.unit_id: s.score for s in PeriodScore.objects.filter(kind="month", start=month)}
+    district = OrgUnit.objects.get(level=0, code=demo_data.units()[0].code)
+    streets = list(district.get_children())
+    assert any(scores[street.pk] > 0 for street in streets)
+    for street in streets:
+        communities = list(street.get_children())
+        children = sum((own_points(c) for c in communities), Decimal(0)) / len(communities)
+        assert scores[street.pk] == (own_points(street) + children).quantize(Decimal("0.01")), street.name

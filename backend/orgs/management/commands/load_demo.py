@@ -81,6 +81,12 @@ class Command(BaseCommand):
         from web.demo_month import MonthResult, load_month
 
         month = MonthResult(created=0, photos=0) if skip_month else load_month()
+        if month.created:
+            # The month's approvals are scored by the event outbox once the demo's worker runs; computing
+            # them now (the nightly recompute, set-based) means the rankings are right at first login.
+            from scoring.services import scores_recompute
+
+            scores_recompute()
 
         users_created += int(admin_created)
         self.stdout.write(
