@@ -184,6 +184,7 @@ def _wrk(url: str, token: str, seconds: int) -> float:
 
 def load(args, url: str) -> bool:
     setup_django(url, LOAD_DB)
+    from django.conf import settings
     from django.core.management import call_command
 
     from orgs.models import User
@@ -203,7 +204,8 @@ def load(args, url: str) -> bool:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench_settings",
         "DATABASE_URL": with_database(url, scoped(url, LOAD_DB)),
-        "SECRET_KEY": "bench-only-" + "x" * 40,
+        # The tokens above were signed with this process's key: the server must check them with it.
+        "SECRET_KEY": settings.SECRET_KEY,
         "PYTHONPATH": os.pathsep.join([str(REPO / "backend"), str(REPO / "benchmarks")]),
         "LOG_LEVEL": "WARNING",
         "CONN_MAX_AGE": "60",
