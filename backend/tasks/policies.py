@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from rest_framework import status
 
 from common.exceptions import ApplicationError, Conflict, Forbidden
@@ -100,15 +102,26 @@ def task_status_label(value: str) -> str:
         return value
 
 
-def wrong_state(assignment: Assignment, allowed: tuple[str, ...], action_label: str) -> Refusal:
+def _wrong_state_text(status_value: str, allowed: tuple[str, ...], action_label: Any) -> str:
+    return _(
+        "Cannot %(action)s: the assignment is %(status)s; this is possible only when it is %(allowed)s."
+    ) % {
+        "action": action_label,
+        "status": status_label(status_value),
+        "allowed": ", ".join(status_label(value) for value in allowed),
+    }
+
+
+# Translated when read: the `actions` of a page ask every policy of every row, and most refusals there
+# are never shown (about three per inbox row).
+_wrong_state_message = lazy(_wrong_state_text, str)
+
+
+def wrong_state(assignment: Assignment, allowed: tuple[str, ...], action_label: Any) -> Refusal:
+    """`action_label`: a lazy translation (gettext_lazy), read only if the message is."""
     return Refusal(
         status.HTTP_409_CONFLICT,
-        _("Cannot %(action)s: the assignment is %(status)s; this is possible only when it is %(allowed)s.")
-        % {
-            "action": action_label,
-            "status": status_label(assignment.status),
-            "allowed": ", ".join(status_label(value) for value in allowed),
-        },
+        _wrong_state_message(assignment.status, allowed, action_label),
         {"status": assignment.status},
     )
 
@@ -225,7 +238,7 @@ def assignment_accept_refusal(grants: Grants, assignment: Assignment) -> Refusal
     """签收: the unit acknowledges a pending assignment."""
     refusal = _worker_refusal(grants, assignment)
     if refusal is None and assignment.status != Status.PENDING:
-        refusal = wrong_state(assignment, (Status.PENDING,), _("accept"))
+        refusal = wrong_state(assignment, (Status.PENDING,), _lazy("accept"))
     return refusal
 
 
@@ -263,7 +276,7 @@ def assignment_submit_refusal(grants: Grants, assignment: Assignment) -> Refusal
     """提交 / 上报: a completion report for an open assignment of the person's unit."""
     refusal = _worker_refusal(grants, assignment)
     if refusal is None and assignment.status not in SUBMITTABLE:
-        refusal = wrong_state(assignment, SUBMITTABLE, _("submit"))
+        refusal = wrong_state(assignment, SUBMITTABLE, _lazy("submit"))
     return refusal or delegation_refusal(assignment)
 
 
@@ -284,7 +297,7 @@ def assignment_delegate_refusal(grants: Grants, assignment: Assignment) -> Refus
             {"status": assignment.status},
         )
     if assignment.status not in URGEABLE:
-        return wrong_state(assignment, URGEABLE, _("delegate"))
+        return wrong_state(assignment, URGEABLE, _lazy("delegate"))
     if unit.level >= MAX_DEPTH or unit.rght - unit.lft <= 1:
         return Refusal(
             status.HTTP_409_CONFLICT,
@@ -304,7 +317,7 @@ def _own_report_refusal(grants: Grants, submission: Submission | None) -> Refusa
 def _review_refusal(grants: Grants, assignment: Assignment, submission: Submission | None) -> Refusal | None:
     refusal = _reviewer_refusal(grants, assignment)
     if refusal is None and assignment.status != Status.SUBMITTED:
-        refusal = wrong_state(assignment, (Status.SUBMITTED,), _("review"))
+        refusal = wrong_state(assignment, (Status.SUBMITTED,), _lazy("review"))
     return refusal or _own_report_refusal(grants, submission)
 
 
@@ -317,7 +330,7 @@ def assignment_urge_refusal(grants: Grants, assignment: Assignment) -> Refusal |
     """催办: an officer above presses a unit whose assignment is still open."""
     refusal = _reviewer_refusal(grants, assignment)
     if refusal is None and assignment.status not in URGEABLE:
-        refusal = wrong_state(assignment, URGEABLE, _("urge"))
+        refusal = wrong_state(assignment, URGEABLE, _lazy("urge"))
     return refusal
 
 
