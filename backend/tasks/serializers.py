@@ -210,6 +210,15 @@ class TaskBriefSerializer(serializers.ModelSerializer):
             "evidence_requirements",
         ]
 
+    def to_representation(self, instance: PracticeTask) -> dict[str, Any]:
+        """Once per task and serialization: an inbox page holds many assignments of the same few tasks
+        (a district's first page of 50 rows named 8), and the brief is the task's alone."""
+        briefs = self.context.setdefault("_task_briefs", {})
+        key = (instance.pk, instance.updated_at)
+        if key not in briefs:
+            briefs[key] = super().to_representation(instance)
+        return briefs[key]
+
 
 class SubmissionOutputSerializer(serializers.ModelSerializer):
     """A report with its photos (and their flags), its own flags and the review decision.
