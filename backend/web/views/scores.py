@@ -129,7 +129,10 @@ def ranking(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     level = (request.GET.get("level") or "").strip() or _default_level(request)
     unit_id = (request.GET.get("unit") or "").strip()
+    workspaces = request_workspaces(request)
     context: dict[str, Any] = {
+        # Navigation, not permission: the periods page is about a district (its own rule says who).
+        "periods_link": bool(workspaces) and workspaces[0].unit.level == Level.DISTRICT,
         "level": level,
         "unit_id": unit_id,
         "levels": [(LEVEL_KEYS[lv], Level(lv).label) for lv in (Level.STREET, Level.COMMUNITY)],

@@ -72,3 +72,16 @@ def test_the_administrator_closes_march(tabs, score_app):
     phone.log_in("district_admin")
     phone.open("/scores/periods/")
     phone.shot("score-periods")
+
+
+def test_a_street_ranks_its_communities_and_is_told_the_streets_ranking_is_closed(tabs, score_app):
+    tab = tabs(score_app, NARROW)
+    page = tab.page
+    log_in(tab, "street_officer")
+    tab.open("/scores/")
+    expect(page.get_by_role("row", name=re.compile("建西社区"))).to_contain_text("10")
+    tab.shot("score-street-ranking")
+    page.get_by_label("排名层级").select_option(label="街道（新时代文明实践所）")
+    page.get_by_role("button", name="查看").click()
+    expect(page.get_by_role("alert")).to_contain_text("未开放同级排名")
+    tab.shot("score-street-refused")
