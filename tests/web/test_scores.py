@@ -301,7 +301,10 @@ def test_no_score_page_needs_inline_script_or_style(march):
 
 # Queries ------------------------------------------------------------------------------------------
 
-BOUNDS = {"ranking": 14, "unit score": 14, "stats": 16, "periods": 14}
+# Session, user and memberships (3) as every page; then the selector's own reads: a ranking is its unit,
+# policy, closure, count and one page with the previous period joined (in a transaction: SET LOCAL
+# jit); a unit's score its lines, children and open count; statistics the stored monthly rows twice.
+BOUNDS = {"ranking": 13, "unit score": 11, "stats": 10, "periods": 13}
 
 
 def _count(user, url: str, data: dict) -> int:
@@ -338,3 +341,28 @@ def test_score_pages_run_the_same_bounded_number_of_queries_at_two_sizes(march):
 
     assert large == small
     assert {name: n for name, n in large.items() if n > BOUNDS[name]} == {}, large
+
+
+def test_where_the_district_opens_peer_rankings_a_street_sees_its_place_among_the_streets(march):
+    from scoring import services
+    from scoring.periods import parse_period
+
+    world, people = march["world"], march["people"]
+    with at(APRIL):
+        services.policy_create(
+            actor=people["district_admin"],
+            district=world["A"],
+            effective_from=parse_period("2026-03"),
+            changes={"peer_ranking_visible": True},
+        )
+        services.scores_recompute(district=world["A"])
+    response = get(people["street_officer"], "/scores/", {"level": "street", "period": "2026-03"})
+    assert response.status_code == 200
+    page = text(response)
+    assert "区里已开放同级排名" in page
+    own = next(row for row in table_rows(response) if "秦岭路街道" in row)
+    assert own.startswith("1 秦岭路街道 本单位 29")
+    assert 'class="row-own"' in response.content.decode()
+    # Still not a street's business: another street's communities.
+    refused = get(people["street_officer"], "/scores/", {"level": "community", "unit": world["S2"].pk})
+    assert refused.status_code == 404
