@@ -200,7 +200,7 @@ MATRIX = {
     "stats of A": [200, 200, 404, 404, 404, 404],
     "stats of S1": [200, 200, 200, 200, 404, 404],
     "stats of S2": [200, 200, 404, 404, 404, 404],
-    "periods of A": [200, 200, 403, 403, 403, 200],
+    "periods page (of their own district)": [200, 200, 403, 403, 403, 200],
 }
 
 
@@ -222,7 +222,7 @@ def test_who_sees_which_page(march, role):
         "stats of A": ("/stats/", {"unit": a}),
         "stats of S1": ("/stats/", {"unit": s1}),
         "stats of S2": ("/stats/", {"unit": s2}),
-        "periods of A": ("/scores/periods/", {}),
+        "periods page (of their own district)": ("/scores/periods/", {}),
     }
     found = {name: get(user, url, data).status_code for name, (url, data) in pages.items()}
     expected = {name: MATRIX[name][ROLES.index(role)] for name in pages}

@@ -183,12 +183,11 @@ def unit_score(request: HttpRequest, unit_id: int) -> HttpResponse:
     """A unit's score for a period, line by line with the reasons, and the units below it."""
     user: User = request.user  # type: ignore[assignment]
     try:
-        period = _period(request, default_period())
+        period = _period(request, default_period()) or default_period()
     except ValidationFailed as exc:
         unit = selectors.visible_unit(user=user, unit_id=unit_id)
         context = {"unit": unit, "error": str(exc.message), "periods": period_choices(None)}
         return render_page(request, "web/unit_score.html", context, active="ranking", status=400)
-    assert period is not None
     found = selectors.unit_score(user=user, unit_id=unit_id, period=period)
     score = found["score"]
     children = [
