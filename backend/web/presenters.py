@@ -202,3 +202,36 @@ def distance_km(photo: Any, unit: Any) -> float | None:
 
 def percent(rate: float | None) -> int | None:
     return None if rate is None else round(rate * 100)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change of place against the previous period: an arrow, a colour and the words (never the
+    colour alone)."""
+
+    arrow: str
+    text: str
+    tone: str
+
+
+def rank_change(places: int | None) -> Change:
+    if places is None:
+        return Change("·", _("New in the ranking"), "grey")
+    if places > 0:
+        return Change("↑", ngettext("Up %(n)s place", "Up %(n)s places", places) % {"n": places}, "green")
+    if places < 0:
+        return Change("↓", ngettext("Down %(n)s place", "Down %(n)s places", -places) % {"n": -places}, "red")
+    return Change("→", _("Same place"), "grey")
+
+
+def score_text(value: Any) -> str:
+    """10.00 → 10, 9.50 → 9.5, −2 with the printed minus sign (as the score reasons write it)."""
+    from scoring.explain import number
+
+    return number(value) if value is not None else "—"
+
+
+def signed_score(value: Any) -> str:
+    from scoring.explain import signed
+
+    return signed(value) if value is not None else ""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.views import actions, auth, compose, people, review, tasks, units, work
+from web.views import actions, auth, compose, people, review, scores, tasks, units, work
 
 app_name = "web"
 
@@ -36,4 +36,10 @@ urlpatterns = [
     path("units/<int:unit_id>/", units.unit_detail, name="unit_detail"),
     path("units/<int:unit_id>/people/new/", people.person_new, name="person_new"),
     path("units/<int:unit_id>/import/", people.import_sheet, name="import"),
+    path("scores/", scores.ranking, name="ranking"),
+    path("scores/units/<int:unit_id>/", scores.unit_score, name="unit_score"),
+    path("scores/periods/", scores.periods, name="score_periods"),
+    path("scores/periods/<str:key>/close/", scores.period_close, name="period_close"),
+    path("scores/periods/<str:key>/reopen/", scores.period_reopen, name="period_reopen"),
+    path("stats/", scores.stats, name="stats"),
 ]

@@ -5,6 +5,7 @@ from django.test import Client
 from orgs.models import Role, User
 from tasks import services
 from tests.factories import make_member
+from tests.scoring.conftest import march  # noqa: F401 (March 2026 by hand, for the score pages)
 from tests.web.helpers import assignment_of, fresh, overdue_task, report, review, task_for
 
 PASSWORD = "pass-12345"  # tests.factories.UserFactory

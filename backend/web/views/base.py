@@ -17,7 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from common.exceptions import ApplicationError, Forbidden, NotFound
 from orgs import selectors as org_selectors
-from orgs.models import OrgUnit, User
+from orgs.models import Level, OrgUnit, User
 from web.homes import HOME_LABELS, Home, Workspace, current_workspace, remember_workspace, workspaces_for
 
 PAGE_SIZE = 20
@@ -50,6 +50,10 @@ def _items(current: Workspace | None) -> list[NavItem]:
     items.append(NavItem("tasks", _("Tasks"), reverse("web:task_list")))
     if current is None or current.home != Home.MINE:
         items.append(NavItem("units", _("Units and people"), reverse("web:unit_index")))
+    if current is not None and current.home != Home.MINE and current.unit.level < Level.COMMUNITY:
+        # District and street officials: 排名 and 统计 (issue 11).
+        items.append(NavItem("ranking", _("Rankings"), reverse("web:ranking")))
+        items.append(NavItem("stats", _("Statistics"), reverse("web:stats")))
     items.append(NavItem("account", _("Me"), reverse("web:account")))
     return items
 

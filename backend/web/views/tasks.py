@@ -1,6 +1,7 @@
 """总览 (the dashboard), the task list and a task's page with its progress down the tree."""
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from orgs.models import Level, OrgUnit
 from orgs.scope import Action, Grants
@@ -121,6 +122,11 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         "rows": _rows(progress),
         "own_assignments": own_assignments,
         "events": list(selectors.task_events(user=user, task_id=task.pk)),  # type: ignore[arg-type]
+        # The ledger is open to whoever sees the task (scoring.selectors.task_ledger: their part of
+        # it); a draft has none yet.
+        "ledger_url": reverse("task-ledger", args=[task.pk])
+        if task.status != PracticeTask.Status.DRAFT
+        else "",
     }
     return render_page(request, "web/task.html", context, active="tasks")
 
