@@ -38,8 +38,9 @@ def _this_month() -> date:
 
 
 def default_period() -> Period:
-    """The month just ended: what an assessment looks at first (this month is one click away)."""
-    return Period(PeriodKind.MONTH, add_months(_this_month(), -1))
+    """This month: officials watch the running month's figures day by day (scores count what is
+    settled so far); the month just ended, which an assessment closes, is the next choice."""
+    return Period(PeriodKind.MONTH, _this_month())
 
 
 def period_choices(chosen: Period | None) -> list[dict[str, Any]]:
