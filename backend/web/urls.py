@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.views import actions, auth, compose, people, review, tasks, units, work
+from web.views import actions, auth, compose, notifications, people, review, tasks, units, work
 
 app_name = "web"
 
@@ -36,4 +36,17 @@ urlpatterns = [
     path("units/<int:unit_id>/", units.unit_detail, name="unit_detail"),
     path("units/<int:unit_id>/people/new/", people.person_new, name="person_new"),
     path("units/<int:unit_id>/import/", people.import_sheet, name="import"),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/bell/", notifications.bell, name="bell"),
+    path("notifications/read-all/", notifications.notifications_read_all, name="notifications_read_all"),
+    path(
+        "notifications/<int:notification_id>/open/", notifications.notification_open, name="notification_open"
+    ),
+    path("notifications/settings/", notifications.notification_settings, name="notification_settings"),
+    path("notifications/robots/", notifications.robot_list, name="robots"),
+    path("notifications/robots/new/", notifications.robot_new, name="robot_new"),
+    path("notifications/robots/<int:robot_id>/edit/", notifications.robot_edit, name="robot_edit"),
+    path("notifications/robots/<int:robot_id>/active/", notifications.robot_active, name="robot_active"),
+    path("notifications/robots/<int:robot_id>/test/", notifications.robot_test, name="robot_test"),
+    path("notifications/deliveries/", notifications.delivery_list, name="deliveries"),
 ]
