@@ -118,6 +118,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
             }
             for row in preferences["kinds"]
         ],
+        "can_choose": bool(available),  # nothing to save where the deployment sends neither
         "email": preferences["email"],
         "mobile": preferences["mobile"],
         "quiet_hours": presenters.quiet_hours_wording(preferences["quiet_hours"]),
