@@ -299,6 +299,16 @@ def delivery_badge(delivery: Any) -> Badge:
     return Badge(str(delivery.get_status_display()), DELIVERY_TONES.get(delivery.status, "neutral"))
 
 
+def delivery_next(delivery: Any) -> str:
+    """When a push waiting for the quiet hours to end, or for its next try, goes out."""
+    moment = short_datetime(delivery.next_attempt_at)
+    if delivery.status == Delivery.Status.HELD:
+        return _("goes out %(time)s") % {"time": moment}
+    if delivery.status == Delivery.Status.RETRYING:
+        return _("next try %(time)s") % {"time": moment}
+    return ""
+
+
 def quiet_hours_wording(window: str) -> str:
     """ "22:00-07:00" in plain words, or that there are none."""
     if not window:

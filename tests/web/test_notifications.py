@@ -474,3 +474,25 @@ def test_the_bound_holds_with_djangos_assertion(told, world, django_assert_max_n
         client = browser_client(user)
         with django_assert_max_num_queries(BOUNDS[name], info=name):
             assert client.get(url).status_code == 200, name
+
+
+def test_a_push_held_for_the_quiet_hours_says_when_it_goes_out(told, world, settings):
+    settings.NOTIFICATIONS_QUIET_HOURS = "00:00-23:59"  # quiet whatever the hour the test runs
+    robot_create(
+        actor=told["street_admin"],
+        unit=world["C2"],
+        name="杜康社区群",
+        platform="wecom",
+        webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=held",
+        kinds=["assigned"],
+    )
+    task_for(
+        told["district_officer"],
+        world["A"],
+        [{"unit": world["S1"].pk, "level": "community"}],
+        title="夜里发布",
+    )
+    dispatch()
+    page = html(browser_client(told["street_admin"]).get("/notifications/deliveries/?status=held"))
+    assert "杜康社区群" in page and "免打扰时段暂缓" in page
+    assert "23:59 发出" in page

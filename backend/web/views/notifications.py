@@ -285,6 +285,7 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
             "badge": presenters.delivery_badge(row),
             "title": presenters.notification_title(row.kind, row.data),
             "when": presenters.short_datetime(row.created_at),
+            "next": presenters.delivery_next(row),
         }
         for row in page_obj.object_list
     ]
