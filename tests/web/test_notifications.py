@@ -496,3 +496,11 @@ def test_a_push_held_for_the_quiet_hours_says_when_it_goes_out(told, world, sett
     page = html(browser_client(told["street_admin"]).get("/notifications/deliveries/?status=held"))
     assert "杜康社区群" in page and "免打扰时段暂缓" in page
     assert "23:59 发出" in page
+
+
+def test_settings_name_a_missing_address_only_for_a_channel_the_deployment_has(told, settings):
+    settings.NOTIFICATIONS_EMAIL = True
+    settings.NOTIFICATIONS_SMS_BACKEND = ""
+    page = html(browser_client(told["community_worker"]).get("/notifications/settings/"))
+    assert "没有填写邮箱" in page  # the worker has no email address
+    assert "没有填写手机号" not in page and "本系统未开通短信" in page
