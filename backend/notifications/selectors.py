@@ -19,8 +19,8 @@ from notifications.models import (
 )
 from notifications.notices import push_channels
 from notifications.policies import ADMINISTER
-from orgs.models import User
-from orgs.scope import Grants
+from orgs.models import OrgUnit, User
+from orgs.scope import Grants, units_for
 from tasks import selectors as task_selectors
 from tasks.models import PracticeTask
 
@@ -93,6 +93,11 @@ def _quiet_text() -> str:
 
 
 # Unit configuration (administrators) --------------------------------------------------------------
+
+
+def robot_units(*, user: User) -> QuerySet[OrgUnit]:
+    """The units whose group robots and delivery records the user keeps (those they administer)."""
+    return units_for(user, ADMINISTER).order_by("tree_id", "lft")
 
 
 def robot_list(*, user: User, unit_id: Any = None) -> QuerySet[Robot]:

@@ -110,7 +110,7 @@ class PreferencesSerializer(serializers.Serializer):
     quiet_hours = serializers.CharField()
 
 
-def _masked(url: str) -> str:
+def masked_webhook(url: str) -> str:
     """The webhook address carries its credential (key / access_token): shown only in part."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}/…{url[-4:]}" if url else ""
@@ -146,7 +146,7 @@ class RobotSerializer(serializers.ModelSerializer):
         ]
 
     def get_webhook_url(self, obj: Robot) -> str:
-        return _masked(obj.webhook_url)
+        return masked_webhook(obj.webhook_url)
 
     def get_has_secret(self, obj: Robot) -> bool:
         return bool(obj.secret)

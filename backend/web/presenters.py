@@ -5,11 +5,15 @@ from datetime import datetime, timedelta
 from math import asin, cos, radians, sin, sqrt
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from common.exceptions import ValidationFailed
+from notifications.messages import render
+from notifications.models import Delivery, Kind
+from notifications.serializers import masked_webhook as masked_webhook  # the API's partial address
 from tasks import requirements as task_requirements
 from tasks.models import OPEN_STATUSES, Assignment, PracticeTask, Submission
 
@@ -235,3 +239,128 @@ def signed_score(value: Any) -> str:
     from scoring.explain import signed
 
     return signed(value) if value is not None else ""
+
+
+# Notifications -------------------------------------------------------------------------------------
+
+
+def relative_datetime(value: datetime | None, *, now: datetime | None = None) -> str:
+    """刚刚 / 5 分钟前 / 3 小时前 within a day, else 11月29日 18:30."""
+    if value is None:
+        return ""
+    now = now or timezone.now()
+    seconds = int((now - value).total_seconds())
+    if seconds < 0 or seconds >= 86400:
+        return short_datetime(value, now=now)
+    if seconds < 60:
+        return _("just now")
+    if seconds < 3600:
+        minutes = seconds // 60
+        return ngettext("%(count)s minute ago", "%(count)s minutes ago", minutes) % {"count": minutes}
+    hours = seconds // 3600
+    return ngettext("%(count)s hour ago", "%(count)s hours ago", hours) % {"count": hours}
+
+
+def notification_target(notification: Any) -> str:
+    """The page where the person acts on a notification: a report waiting for them opens the review
+    desk, a delayed review below them the task's progress, the digest their home, anything else about
+    an assignment (their own unit's, or an overdue one below them, which they urge) its page."""
+    if notification.kind == Kind.REVIEW_WAITING and notification.assignment_id:
+        return reverse("web:review", args=[notification.assignment_id])
+    if notification.kind == Kind.REVIEW_ESCALATION and notification.task_id:
+        return reverse("web:task_detail", args=[notification.task_id])
+    if notification.assignment_id:
+        return reverse("web:assignment_detail", args=[notification.assignment_id])
+    if notification.task_id:
+        return reverse("web:task_detail", args=[notification.task_id])
+    return reverse("web:home")
+
+
+# What each kind looks like in the list: deadlines passed and returned reports red (act now), due soon
+# orange, a report waiting blue, approval green, the rest neutral (STYLE.md's colours).
+NOTIFICATION_TONES: dict[str, str] = {
+    Kind.DUE_SOON: "orange",
+    Kind.DUE: "red",
+    Kind.OVERDUE: "red",
+    Kind.ESCALATION: "red",
+    Kind.REVIEW_WAITING: "blue",
+    Kind.REVIEW_ESCALATION: "orange",
+    Kind.ASSIGNED: "neutral",
+    Kind.RETURNED: "red",
+    Kind.APPROVED: "green",
+    Kind.URGED: "orange",
+    Kind.DIGEST: "grey",
+}
+
+DELIVERY_TONES: dict[str, str] = {
+    Delivery.Status.PENDING: "blue",
+    Delivery.Status.SENDING: "blue",
+    Delivery.Status.HELD: "grey",
+    Delivery.Status.RETRYING: "orange",
+    Delivery.Status.SENT: "green",
+    Delivery.Status.FAILED: "red",
+}
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    id: int
+    title: str
+    body: str
+    kind: Badge
+    created_at: datetime
+    when: str
+    unread: bool
+
+
+def notice_row(notification: Any, *, now: datetime | None = None) -> NoticeRow:
+    title, body = render(notification.kind, notification.data)
+    return NoticeRow(
+        id=notification.pk,
+        title=title,
+        body=body,
+        kind=Badge(
+            str(notification.get_kind_display()), NOTIFICATION_TONES.get(notification.kind, "neutral")
+        ),
+        created_at=notification.created_at,
+        when=relative_datetime(notification.created_at, now=now),
+        unread=notification.read_at is None,
+    )
+
+
+def delivery_badge(delivery: Any) -> Badge:
+    return Badge(str(delivery.get_status_display()), DELIVERY_TONES.get(delivery.status, "neutral"))
+
+
+def delivery_next(delivery: Any) -> str:
+    """When a push waiting for the quiet hours to end, or for its next try, goes out."""
+    moment = short_datetime(delivery.next_attempt_at)
+    if delivery.status == Delivery.Status.HELD:
+        return _("goes out %(time)s") % {"time": moment}
+    if delivery.status == Delivery.Status.RETRYING:
+        return _("next try %(time)s") % {"time": moment}
+    return ""
+
+
+def quiet_hours_wording(window: str) -> str:
+    """ "22:00-07:00" in plain words, or that there are none."""
+    if not window:
+        return _(
+            "This deployment has no quiet hours: email, SMS and group messages go out at any time of day."
+        )
+    start, end = window.split("-", 1)
+    if start > end:
+        text = _(
+            "Every day from %(start)s to %(end)s the next morning, email, SMS and group messages wait and go "
+            "out at %(end)s; notifications in the app appear at once."
+        )
+    else:
+        text = _(
+            "Every day from %(start)s to %(end)s, email, SMS and group messages wait and go out at %(end)s; "
+            "notifications in the app appear at once."
+        )
+    return text % {"start": start, "end": end}
+
+
+def notification_title(kind: str, data: dict[str, Any]) -> str:
+    return render(kind, data)[0]

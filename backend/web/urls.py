@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.views import actions, auth, compose, people, review, scores, tasks, units, work
+from web.views import actions, auth, compose, notifications, people, review, scores, tasks, units, work
 
 app_name = "web"
 
@@ -42,4 +42,17 @@ urlpatterns = [
     path("scores/periods/<str:key>/close/", scores.period_close, name="period_close"),
     path("scores/periods/<str:key>/reopen/", scores.period_reopen, name="period_reopen"),
     path("stats/", scores.stats, name="stats"),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/bell/", notifications.bell, name="bell"),
+    path("notifications/read-all/", notifications.notifications_read_all, name="notifications_read_all"),
+    path(
+        "notifications/<int:notification_id>/open/", notifications.notification_open, name="notification_open"
+    ),
+    path("notifications/settings/", notifications.notification_settings, name="notification_settings"),
+    path("notifications/robots/", notifications.robot_list, name="robots"),
+    path("notifications/robots/new/", notifications.robot_new, name="robot_new"),
+    path("notifications/robots/<int:robot_id>/edit/", notifications.robot_edit, name="robot_edit"),
+    path("notifications/robots/<int:robot_id>/active/", notifications.robot_active, name="robot_active"),
+    path("notifications/robots/<int:robot_id>/test/", notifications.robot_test, name="robot_test"),
+    path("notifications/deliveries/", notifications.delivery_list, name="deliveries"),
 ]

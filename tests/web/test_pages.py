@@ -204,6 +204,11 @@ def test_no_page_needs_inline_script_or_style_under_the_content_security_policy(
         (site["district_officer"], f"/tasks/new/?unit={world['A'].pk}"),
         (site["district_admin"], f"/units/{world['S1'].pk}/"),
         (site["district_admin"], f"/units/{world['S1'].pk}/import/"),
+        (site["community_worker"], "/notifications/"),
+        (site["community_worker"], "/notifications/settings/"),
+        (site["district_admin"], "/notifications/robots/"),
+        (site["district_admin"], "/notifications/robots/new/"),
+        (site["district_admin"], "/notifications/deliveries/"),
     ]
     for user, url in pages:
         html = browser_client(user).get(url).content.decode()

@@ -7,6 +7,7 @@ from django.shortcuts import redirect
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 
+from notifications import selectors as notification_selectors
 from orgs import selectors as org_selectors
 from web.forms import LoginForm
 from web.homes import current_workspace
@@ -55,4 +56,6 @@ def home(request: HttpRequest) -> HttpResponse:
 @page
 def account(request: HttpRequest) -> HttpResponse:
     memberships = org_selectors.me_memberships(user=request.user)  # type: ignore[arg-type]
-    return render_page(request, "web/account.html", {"memberships": memberships}, active="account")
+    administers = notification_selectors.robot_units(user=request.user).exists()  # type: ignore[arg-type]
+    context = {"memberships": memberships, "administers": administers}
+    return render_page(request, "web/account.html", context, active="account")
