@@ -37,9 +37,10 @@ SCRATCH = "chuanxi_bench_scoring"
 
 
 def reuse_django(url: str) -> None:
-    from bench_common import REPO, with_database
+    from bench_common import REPO, scoped, with_database
 
-    os.environ["DATABASE_URL"] = with_database(url, SCRATCH)
+    # The same name a --keep run left (setup_django scopes it by the server's database name).
+    os.environ["DATABASE_URL"] = with_database(url, scoped(url, SCRATCH))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
     sys.path.insert(0, str(REPO / "backend"))
