@@ -6,6 +6,7 @@ digest.py and deliveries.py; this module holds what a person does through the AP
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,7 +14,7 @@ from django.utils.translation import gettext as _
 from common.exceptions import ValidationFailed
 from notifications import policies, schedule
 from notifications.channels import ChannelError
-from notifications.channels.robots import send_robot
+from notifications.channels.robots import host_allowed, send_robot
 from notifications.models import (
     DEFAULT_ROBOT_KINDS,
     PERSONAL_CHANNELS,
@@ -108,6 +109,11 @@ def _robot_errors(values: dict[str, Any], *, creating: bool) -> dict[str, list[s
     url = values.get("webhook_url")
     if url and not str(url).startswith(("https://", "http://")):
         errors["webhook_url"] = [_("Paste the webhook address the group's robot settings show (https://…).")]
+    elif url and not host_allowed(str(url)):
+        errors["webhook_url"] = [
+            _("Use the webhook address of a WeCom, DingTalk or Feishu/Lark group robot (on %(hosts)s).")
+            % {"hosts": ", ".join(settings.NOTIFICATIONS_ROBOT_HOSTS)}
+        ]
     kinds = values.get("kinds")
     if kinds is not None:
         unknown = [kind for kind in kinds if kind not in ROBOT_KINDS]

@@ -281,3 +281,39 @@ def test_a_tasks_reminders(api, people, setting):
     assert bad.status_code == 400 and "before_due_hours" in bad.json()["errors"]
     reset = api.put(f"/api/v1/tasks/{task.pk}/reminders/", {"before_due_hours": None}, format="json")
     assert reset.json()["custom"] is False
+
+
+PLATFORM_HOSTS = ["qyapi.weixin.qq.com", "oapi.dingtalk.com", "open.feishu.cn", "open.larksuite.com"]
+
+
+def test_a_robot_posts_only_to_the_platforms_hosts(api, people, setting, world, settings):
+    """An administrator's robot must not make the server post inside its network (SSRF): the webhook's
+    host is one of NOTIFICATIONS_ROBOT_HOSTS (the platforms' own by default), when saved and when sent."""
+    _task, bot = setting
+    settings.NOTIFICATIONS_ROBOT_HOSTS = PLATFORM_HOSTS
+    login(api, people["street_admin"])
+    for address in ("http://127.0.0.1:6379/", "http://169.254.169.254/latest/meta-data/", "https://x.example/"):
+        refused = api.post(
+            "/api/v1/robots/",
+            {"unit": world["C1"].pk, "name": "内网", "platform": "wecom", "webhook_url": address},
+            format="json",
+        )
+        assert refused.status_code == 400, address
+        assert "qyapi.weixin.qq.com" in refused.json()["errors"]["webhook_url"][0]
+    assert not Robot.objects.filter(name="内网").exists()
+    moved = api.patch(f"/api/v1/robots/{bot.pk}/", {"webhook_url": "http://10.0.0.5/hook"}, format="json")
+    assert moved.status_code == 400 and "webhook_url" in moved.json()["errors"]
+    accepted = api.post(
+        "/api/v1/robots/",
+        {
+            "unit": world["C1"].pk,
+            "name": "钉钉群",
+            "platform": "dingtalk",
+            "webhook_url": "https://oapi.dingtalk.com/robot/send?access_token=abc",
+        },
+        format="json",
+    )
+    assert accepted.status_code == 201
+    # A robot saved while its host was allowed is not posted to once it is not (the local one here).
+    answer = api.post(f"/api/v1/robots/{bot.pk}/test/").json()
+    assert answer["ok"] is False and "NOTIFICATIONS_ROBOT_HOSTS" in answer["error"]

@@ -364,6 +364,11 @@ NOTIFICATIONS_QUIET_HOURS = os.environ.get("NOTIFICATIONS_QUIET_HOURS", "22:00-0
 NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "5"))
 NOTIFICATIONS_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_BASE_SECONDS", "60"))
 NOTIFICATIONS_RETRY_MAX_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_MAX_SECONDS", "1800"))
+# Hosts a group robot's webhook may point at: the platforms' own, so that an administrator's robot can
+# never make the server post to an address inside the network (SSRF). "*" allows any host.
+NOTIFICATIONS_ROBOT_HOSTS = env_list(
+    "NOTIFICATIONS_ROBOT_HOSTS", "qyapi.weixin.qq.com,oapi.dingtalk.com,open.feishu.cn,open.larksuite.com"
+)
 # Seconds a robot webhook gets to answer.
 NOTIFICATIONS_HTTP_TIMEOUT = float(os.environ.get("NOTIFICATIONS_HTTP_TIMEOUT", "5"))
 # SMS: a dotted path to a notifications.channels.sms.SmsBackend; empty: no SMS.

@@ -42,3 +42,7 @@ SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = (
     else ["rest_framework.permissions.IsAuthenticated"]
 )
 ALLOWED_HOSTS = ALLOWED_HOSTS or ["localhost", "127.0.0.1"]
+
+# The demo may try a robot against a webhook server on this machine.
+if "NOTIFICATIONS_ROBOT_HOSTS" not in os.environ:
+    NOTIFICATIONS_ROBOT_HOSTS = [*NOTIFICATIONS_ROBOT_HOSTS, "127.0.0.1", "localhost"]  # noqa: F405

@@ -33,3 +33,7 @@ MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m]  # noqa: F405  (no
 if not REDIS_URL:  # noqa: F405
     CELERY_BROKER_URL = "memory://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
+
+# The tests receive robot messages on a local HTTP server (tests/notifications/robot_server.py).
+if "NOTIFICATIONS_ROBOT_HOSTS" not in os.environ:
+    NOTIFICATIONS_ROBOT_HOSTS = [*NOTIFICATIONS_ROBOT_HOSTS, "127.0.0.1", "localhost"]  # noqa: F405

@@ -28,9 +28,22 @@ from notifications.channels import ChannelError, TransientChannelError
 RATE_LIMITED = {130101, 45009, 9499, 11232}
 
 
+def host_allowed(url: str) -> bool:
+    """Whether `url` is an http(s) address on one of NOTIFICATIONS_ROBOT_HOSTS ("*": any host)."""
+    parts = urllib.parse.urlsplit(url)
+    allowed = settings.NOTIFICATIONS_ROBOT_HOSTS
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and ("*" in allowed or (parts.hostname or "").lower() in {host.lower() for host in allowed})
+    )
+
+
 def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise ChannelError("the webhook address must start with https:// (or http://)")
+    if not host_allowed(url):  # a robot saved before the allowed hosts changed
+        raise ChannelError("the webhook's host is not one of NOTIFICATIONS_ROBOT_HOSTS")
     request = urllib.request.Request(  # noqa: S310  (scheme checked above)
         url,
         data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
