@@ -292,7 +292,11 @@ def test_a_robot_posts_only_to_the_platforms_hosts(api, people, setting, world, 
     _task, bot = setting
     settings.NOTIFICATIONS_ROBOT_HOSTS = PLATFORM_HOSTS
     login(api, people["street_admin"])
-    for address in ("http://127.0.0.1:6379/", "http://169.254.169.254/latest/meta-data/", "https://x.example/"):
+    for address in (
+        "http://127.0.0.1:6379/",
+        "http://169.254.169.254/latest/meta-data/",
+        "https://x.example/",
+    ):
         refused = api.post(
             "/api/v1/robots/",
             {"unit": world["C1"].pk, "name": "内网", "platform": "wecom", "webhook_url": address},
