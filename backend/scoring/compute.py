@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from orgs.models import OrgUnit
 from scoring.models import MonthlyStats, PeriodClosure, PeriodScore, ScoreLine, ScoringPolicy
-from scoring.periods import day_start, month_of
+from scoring.periods import day_start
 from scoring.policy import DEFAULT, NUMBER_FIELDS
 from tasks.models import Assignment, PracticeTask, Submission
 
@@ -728,7 +728,3 @@ def refresh(
 def _levels(cursor, table: str) -> list[int]:
     cursor.execute(f"SELECT COALESCE(MAX(level), -1) FROM {table}")  # noqa: S608
     return list(range(cursor.fetchone()[0], -1, -1))
-
-
-def current_month(now: datetime | None = None) -> date:
-    return month_of(now or timezone.now())

@@ -17,7 +17,7 @@ from orgs.models import LEVEL_KEYS, Level, OrgUnit, User, level_key
 from scoring import selectors, services
 from scoring.explain import number
 from scoring.models import ParentRule, PeriodKind
-from scoring.periods import Period, add_months, local_date, parse_period
+from scoring.periods import Period, add_months, month_of, parse_period
 from scoring.policy import Rules
 from tasks.models import TaskCategory
 from web import presenters
@@ -34,7 +34,7 @@ YEARS_LISTED = 3
 
 
 def _this_month() -> date:
-    return local_date(timezone.now()).replace(day=1)
+    return month_of(timezone.now())
 
 
 def default_period() -> Period:
