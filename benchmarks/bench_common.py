@@ -152,6 +152,35 @@ def build_district(code: str, streets: int, communities: int):
     return OrgUnit.objects.get(pk=district.pk)
 
 
+def spread_task(district, officer, title: str):
+    """A task published by `officer` to every community of `district`, its assignments spread over
+    pending / accepted / submitted / approved / returned and one in ten past due. Returns (task, count)."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from tasks import services
+    from tasks.models import TaskCategory
+
+    task = services.task_create(
+        actor=officer,
+        issuer_unit=district,
+        title=title,
+        category=TaskCategory.objects.get(code="volunteer_service"),
+        due_at=timezone.now() + timedelta(days=7),
+        targets=[{"unit": district.pk, "level": "community"}],
+    )
+    created = services.task_publish(actor=officer, task=task).created
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE tasks_assignment SET status = (ARRAY['pending','accepted','submitted','approved','returned'])[id %% 5 + 1], "
+            "due_at = CASE WHEN id %% 10 = 0 THEN now() - interval '1 day' ELSE due_at END WHERE task_id = %s",
+            [task.pk],
+        )
+    return task, created
+
+
 def analyze() -> None:
     from django.db import connection
 

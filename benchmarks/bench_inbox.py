@@ -44,6 +44,7 @@ from bench_common import (  # noqa: E402
     scoped,
     server_url,
     setup_django,
+    spread_task,
     with_database,
 )
 
@@ -57,18 +58,15 @@ def _median_ms(values: list[float]) -> str:
 
 def narrow(args, url: str) -> bool:
     setup_django(url, NARROW_DB)
-    from datetime import timedelta
 
     from bench_site import PlainAssignmentList
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-    from django.utils import timezone
     from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 
     from orgs.models import Membership, OrgUnit, Role, User
     from orgs.scope import Grants
-    from tasks import selectors, services
-    from tasks.models import TaskCategory
+    from tasks import selectors
 
     district = build_district("IBX", args.streets, args.communities)
     officer = User.objects.create(username="bench_officer")
@@ -79,21 +77,7 @@ def narrow(args, url: str) -> bool:
     Membership.objects.create(user=street_officer, unit=street, role=Role.OFFICER)
     worker = User.objects.create(username="bench_worker")
     Membership.objects.create(user=worker, unit=community, role=Role.WORKER)
-    task = services.task_create(
-        actor=officer,
-        issuer_unit=district,
-        title="收件箱基准",
-        category=TaskCategory.objects.get(code="volunteer_service"),
-        due_at=timezone.now() + timedelta(days=7),
-        targets=[{"unit": district.pk, "level": "community"}],
-    )
-    created = services.task_publish(actor=officer, task=task).created
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE tasks_assignment SET status = (ARRAY['pending','accepted','submitted','approved','returned'])[id %% 5 + 1], "
-            "due_at = CASE WHEN id %% 10 = 0 THEN now() - interval '1 day' ELSE due_at END WHERE task_id = %s",
-            [task.pk],
-        )
+    task, created = spread_task(district, officer, "收件箱基准")
     analyze()
     print(machine())
     print(f"{created} assignments over {OrgUnit.objects.filter(tree_id=district.tree_id).count()} units")

@@ -33,6 +33,7 @@ from bench_common import (  # noqa: E402
     recreate_database,
     server_url,
     setup_django,
+    spread_task,
 )
 
 
@@ -51,16 +52,12 @@ def main() -> int:
     url = server_url()
     setup_django(url)
 
-    from datetime import timedelta
-
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-    from django.utils import timezone
     from rest_framework.test import APIClient
 
     from orgs.models import Membership, OrgUnit, Role, User
-    from tasks import selectors, services
-    from tasks.models import TaskCategory
+    from tasks import selectors
 
     def timed(call, rounds: int = args.rounds) -> tuple[list[float], object, int]:
         times, result, queries = [], None, 0
@@ -80,21 +77,7 @@ def main() -> int:
         community = OrgUnit.objects.filter(tree_id=district.tree_id, level=2).order_by("lft").first()
         worker = User.objects.create(username="bench_worker")
         Membership.objects.create(user=worker, unit=community, role=Role.WORKER)
-        task = services.task_create(
-            actor=officer,
-            issuer_unit=district,
-            title="进度基准",
-            category=TaskCategory.objects.get(code="volunteer_service"),
-            due_at=timezone.now() + timedelta(days=7),
-            targets=[{"unit": district.pk, "level": "community"}],
-        )
-        created = services.task_publish(actor=officer, task=task).created
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE tasks_assignment SET status = (ARRAY['pending','accepted','submitted','approved','returned'])[id %% 5 + 1], "
-                "due_at = CASE WHEN id %% 10 = 0 THEN now() - interval '1 day' ELSE due_at END WHERE task_id = %s",
-                [task.pk],
-            )
+        task, created = spread_task(district, officer, "进度基准")
         analyze()
         units = OrgUnit.objects.filter(tree_id=district.tree_id).count()
         print(machine())
