@@ -103,6 +103,44 @@ def _defaults(columns: Sequence[str]) -> list[Any]:
     return [getattr(DEFAULT, column) for column in columns]
 
 
+def _merge(
+    table: str,
+    source: str,
+    keys: Sequence[str],
+    columns: Sequence[str],
+    *,
+    target_open: str,
+    source_open: str,
+    delete_when: str | None = None,
+) -> str:
+    """MERGE the rows of `source` (alias `s`) into `table` (alias `x`) by `keys`: insert the new
+    ones, update those whose `columns` differ and, with `delete_when`, delete the matched rows it
+    holds for (and insert none of those). `target_open` / `source_open` leave rows of closed periods
+    as they are.
+
+    Rather than INSERT ... ON CONFLICT: a merge joins the source to the table once instead of one
+    speculative insertion per row, and leaves an unchanged row alone where ON CONFLICT ... WHERE
+    still locks (writes) it, so a nightly run that changes nothing writes nothing. A merge is not
+    safe against a concurrent insert of the same key: every writer of these tables holds its
+    district's advisory lock (`_lock_trees`) first.
+    """
+    on = " AND ".join(f"x.{key} = s.{key}" for key in keys)
+    current = ", ".join(f"x.{column}" for column in columns)
+    incoming = ", ".join(f"s.{column}" for column in columns)
+    every = [*keys, *columns]
+    deleting, inserting = "", source_open
+    if delete_when:
+        deleting = f"WHEN MATCHED AND {delete_when} AND {target_open} THEN DELETE\n"
+        inserting = f"{source_open} AND NOT {delete_when}"
+    return (
+        f"MERGE INTO {table} x USING ({source}) s ON {on}\n{deleting}"  # noqa: S608
+        f"WHEN MATCHED AND {target_open} AND {source_open} AND ({current}) IS DISTINCT FROM ({incoming}) "
+        f"THEN UPDATE SET {', '.join(f'{column} = s.{column}' for column in columns)}\n"
+        f"WHEN NOT MATCHED AND {inserting} "
+        f"THEN INSERT ({', '.join(every)}) VALUES ({', '.join('s.' + column for column in every)})"
+    )
+
+
 @dataclass
 class Scope:
     """The assignments a refresh recomputes: a condition on assignments (alias `a`) and the same set
@@ -254,10 +292,7 @@ def _upsert_lines(cursor, scope: Scope, now: datetime) -> None:
     numbers = NUMBER_FIELDS
     picked = ", ".join(f"pol.{column}" for column in numbers)
     assignments = ", ".join(LINE_COLUMNS)
-    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in LINE_COLUMNS)
-    current = ", ".join(f"{LINES}.{column}" for column in LINE_COLUMNS)
-    incoming = ", ".join(f"EXCLUDED.{column}" for column in LINE_COLUMNS)
-    sql = f"""
+    source = f"""
 WITH src AS (
     SELECT a.id AS assignment_id, a.unit_id, a.task_id, r.id AS district_id, a.status, a.due_at,
            {_month_sql("a.due_at")} AS month, t.points AS task_points,
@@ -316,13 +351,16 @@ final AS (
              ELSE 0 END AS points
     FROM valued
 )
-INSERT INTO {LINES} (assignment_id, {assignments})
 SELECT assignment_id, {assignments} FROM final
-WHERE NOT {_closed_month("final.district_id", "final.month")}
-ON CONFLICT (assignment_id) DO UPDATE SET {updates}
-WHERE NOT {_closed_month(f"{LINES}.district_id", f"{LINES}.month")}
-  AND ({current}) IS DISTINCT FROM ({incoming})
 """  # noqa: S608
+    sql = _merge(
+        LINES,
+        source,
+        ["assignment_id"],
+        LINE_COLUMNS,
+        target_open=f"NOT {_closed_month('x.district_id', 'x.month')}",
+        source_open=f"NOT {_closed_month('s.district_id', 's.month')}",
+    )
     done = (State.ON_TIME, State.LATE)
     not_done = (State.MISSED, State.CLOSED)
     params = [
@@ -446,11 +484,7 @@ SCORE_COLUMNS = [
 def _score_level(cursor, level: int) -> None:
     """Period scores of the targets on one level, from their own lines and their children's rows."""
     rule_columns = ["parent_rule", "own_weight", "children_weight"]
-    columns = ", ".join(SCORE_COLUMNS)
-    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in SCORE_COLUMNS)
-    current = ", ".join(f"{SCORES}.{column}" for column in SCORE_COLUMNS)
-    incoming = ", ".join(f"EXCLUDED.{column}" for column in SCORE_COLUMNS)
-    sql = f"""
+    source = f"""
 WITH t AS MATERIALIZED (SELECT DISTINCT unit_id, kind, start, stop FROM {TARGETS} WHERE level = %s),
 own AS (
     SELECT l.unit_id, p.kind, p.start, SUM(l.points) AS points, COUNT(*) AS n,
@@ -487,26 +521,17 @@ scored AS (
              WHEN pol.parent_rule = %s THEN children_total
              ELSE ROUND(children_total / children_count, 2) END AS children_points
     FROM base JOIN pol ON pol.district_id = base.district_id AND pol.start = base.start
-),
-gone AS (
-    DELETE FROM {SCORES} p USING scored
-    WHERE scored.assignments = 0 AND p.unit_id = scored.unit_id AND p.kind = scored.kind
-      AND p.start = scored.start AND NOT {_closed_period("p.district_id", "p.start", _stop_sql("p.kind", "p.start"))}
 )
-INSERT INTO {SCORES} (unit_id, kind, start, {columns})
-SELECT unit_id, kind, start, level, parent_id, district_id, policy_id, own_points, children_points,
+SELECT unit_id, kind, start, stop, level, parent_id, district_id, policy_id, own_points, children_points,
     children_count,
     CASE WHEN children_count = 0 THEN own_points
          WHEN parent_rule IN (%s, %s) THEN own_points + children_points
          WHEN parent_rule = %s THEN children_points
-         ELSE ROUND(own_weight * own_points + children_weight * children_points, 2) END,
+         ELSE ROUND(own_weight * own_points + children_weight * children_points, 2) END AS score,
     assignments, approved, on_time,
-    ROUND(approved::numeric / assignments, 4), ROUND(on_time::numeric / assignments, 4)
+    ROUND(approved::numeric / NULLIF(assignments, 0), 4) AS completion_rate,
+    ROUND(on_time::numeric / NULLIF(assignments, 0), 4) AS on_time_rate
 FROM scored
-WHERE assignments > 0 AND NOT {_closed_period("scored.district_id", "scored.start", "scored.stop")}
-ON CONFLICT (unit_id, kind, start) DO UPDATE SET {updates}
-WHERE NOT {_closed_period(f"{SCORES}.district_id", f"{SCORES}.start", _stop_sql(f"{SCORES}.kind", f"{SCORES}.start"))}
-  AND ({current}) IS DISTINCT FROM ({incoming})
 """  # noqa: S608
     params = [
         level,
@@ -520,6 +545,16 @@ WHERE NOT {_closed_period(f"{SCORES}.district_id", f"{SCORES}.start", _stop_sql(
         "own_plus_sum",
         "children_mean",
     ]
+    # A target whose lines and children are all gone has no row any more.
+    sql = _merge(
+        SCORES,
+        source,
+        ["unit_id", "kind", "start"],
+        SCORE_COLUMNS,
+        target_open=f"NOT {_closed_period('x.district_id', 'x.start', _stop_sql('x.kind', 'x.start'))}",
+        source_open=f"NOT {_closed_period('s.district_id', 's.start', 's.stop')}",
+        delete_when="s.assignments = 0",
+    )
     cursor.execute(sql, params)
 
 
