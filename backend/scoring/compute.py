@@ -105,15 +105,17 @@ def _defaults(columns: Sequence[str]) -> list[Any]:
 
 def _merge(
     table: str,
+    ctes: str,
     source: str,
     keys: Sequence[str],
     columns: Sequence[str],
     *,
-    target_open: str,
-    source_open: str,
+    target_open: str = "TRUE",
+    source_open: str = "TRUE",
     delete_when: str | None = None,
 ) -> str:
-    """MERGE the rows of `source` (alias `s`) into `table` (alias `x`) by `keys`: insert the new
+    """MERGE the rows of `source`, one of the common table expressions `ctes` (`WITH ...`), into
+    `table` (alias `x`; the source's alias is `s`) by `keys`: insert the new
     ones, update those whose `columns` differ and, with `delete_when`, delete the matched rows it
     holds for (and insert none of those). `target_open` / `source_open` leave rows of closed periods
     as they are.
@@ -133,7 +135,7 @@ def _merge(
         deleting = f"WHEN MATCHED AND {delete_when} AND {target_open} THEN DELETE\n"
         inserting = f"{source_open} AND NOT {delete_when}"
     return (
-        f"MERGE INTO {table} x USING ({source}) s ON {on}\n{deleting}"  # noqa: S608
+        f"{ctes}\nMERGE INTO {table} x USING {source} s ON {on}\n{deleting}"  # noqa: S608
         f"WHEN MATCHED AND {target_open} AND {source_open} AND ({current}) IS DISTINCT FROM ({incoming}) "
         f"THEN UPDATE SET {', '.join(f'{column} = s.{column}' for column in columns)}\n"
         f"WHEN NOT MATCHED AND {inserting} "
@@ -291,8 +293,7 @@ def _delete_stale_lines(cursor, scope: Scope) -> None:
 def _upsert_lines(cursor, scope: Scope, now: datetime) -> None:
     numbers = NUMBER_FIELDS
     picked = ", ".join(f"pol.{column}" for column in numbers)
-    assignments = ", ".join(LINE_COLUMNS)
-    source = f"""
+    ctes = f"""
 WITH src AS (
     SELECT a.id AS assignment_id, a.unit_id, a.task_id, r.id AS district_id, a.status, a.due_at,
            {_month_sql("a.due_at")} AS month, t.points AS task_points,
@@ -351,11 +352,11 @@ final AS (
              ELSE 0 END AS points
     FROM valued
 )
-SELECT assignment_id, {assignments} FROM final
 """  # noqa: S608
     sql = _merge(
         LINES,
-        source,
+        ctes,
+        "final",
         ["assignment_id"],
         LINE_COLUMNS,
         target_open=f"NOT {_closed_month('x.district_id', 'x.month')}",
@@ -481,17 +482,20 @@ SCORE_COLUMNS = [
 ]
 
 
-def _score_level(cursor, level: int) -> None:
-    """Period scores of the targets on one level, from their own lines and their children's rows."""
+def _score_level(cursor, level: int, *, every_unit: bool = False) -> None:
+    """Period scores of the targets on one level, from their own lines and their children's rows.
+
+    `every_unit`: every unit with lines is a target (a full run of everything), so the lines are
+    read whole rather than looked up unit by unit."""
     rule_columns = ["parent_rule", "own_weight", "children_weight"]
-    source = f"""
+    ctes = f"""
 WITH t AS MATERIALIZED (SELECT DISTINCT unit_id, kind, start, stop FROM {TARGETS} WHERE level = %s),
 own AS (
     SELECT l.unit_id, p.kind, p.start, SUM(l.points) AS points, COUNT(*) AS n,
            COUNT(*) FILTER (WHERE l.state IN (%s, %s)) AS approved,
            COUNT(*) FILTER (WHERE l.state = %s) AS on_time
     FROM {LINES} l {_PERIODS_OF_MONTH.format(m="l.month")}
-    WHERE l.unit_id IN (SELECT unit_id FROM t)
+    WHERE {"TRUE" if every_unit else "l.unit_id IN (SELECT unit_id FROM t)"}
     GROUP BY l.unit_id, p.kind, p.start
 ),
 kids AS (
@@ -521,7 +525,8 @@ scored AS (
              WHEN pol.parent_rule = %s THEN children_total
              ELSE ROUND(children_total / children_count, 2) END AS children_points
     FROM base JOIN pol ON pol.district_id = base.district_id AND pol.start = base.start
-)
+),
+computed AS (
 SELECT unit_id, kind, start, stop, level, parent_id, district_id, policy_id, own_points, children_points,
     children_count,
     CASE WHEN children_count = 0 THEN own_points
@@ -532,6 +537,7 @@ SELECT unit_id, kind, start, stop, level, parent_id, district_id, policy_id, own
     ROUND(approved::numeric / NULLIF(assignments, 0), 4) AS completion_rate,
     ROUND(on_time::numeric / NULLIF(assignments, 0), 4) AS on_time_rate
 FROM scored
+)
 """  # noqa: S608
     params = [
         level,
@@ -548,7 +554,8 @@ FROM scored
     # A target whose lines and children are all gone has no row any more.
     sql = _merge(
         SCORES,
-        source,
+        ctes,
+        "computed",
         ["unit_id", "kind", "start"],
         SCORE_COLUMNS,
         target_open=f"NOT {_closed_period('x.district_id', 'x.start', _stop_sql('x.kind', 'x.start'))}",
@@ -590,18 +597,15 @@ def _seed_stats(cursor, scope: Scope) -> None:
     )
 
 
-def _stats_level(cursor, level: int) -> None:
-    columns = ", ".join(STAT_COLUMNS)
-    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in STAT_COLUMNS)
-    current = ", ".join(f"{STATS}.{column}" for column in STAT_COLUMNS)
-    incoming = ", ".join(f"EXCLUDED.{column}" for column in STAT_COLUMNS)
-    sql = f"""
+def _stats_level(cursor, level: int, *, every_unit: bool = False) -> None:
+    """Monthly figures of the targets on one level (`every_unit` as in `_score_level`)."""
+    ctes = f"""
 WITH t AS MATERIALIZED (SELECT DISTINCT unit_id, month FROM {STAT_TARGETS} WHERE level = %s),
 own AS (
     SELECT a.unit_id, {_activity_month()} AS month, tk.category_id, COUNT(*) AS activities,
            SUM(COALESCE(s.participants, 0)) AS participants, SUM(COALESCE(s.volunteers, 0)) AS volunteers,
            SUM(COALESCE(s.volunteer_hours, 0)) AS volunteer_hours
-    {_counted_reports("a.unit_id IN (SELECT unit_id FROM t)")}
+    {_counted_reports("TRUE" if every_unit else "a.unit_id IN (SELECT unit_id FROM t)")}
     GROUP BY 1, 2, 3
 ),
 own_t AS (
@@ -627,12 +631,8 @@ gone AS (
     DELETE FROM {STATS} m USING t
     WHERE m.unit_id = t.unit_id AND m.month = t.month AND NOT EXISTS (
         SELECT 1 FROM combined c WHERE c.unit_id = m.unit_id AND c.month = m.month AND c.category_id = m.category_id)
-)
-INSERT INTO {STATS} (unit_id, month, category_id, {columns})
-SELECT unit_id, month, category_id, {columns} FROM combined
-ON CONFLICT (unit_id, month, category_id) DO UPDATE SET {updates}
-WHERE ({current}) IS DISTINCT FROM ({incoming})
-"""  # noqa: S608
+)"""  # noqa: S608
+    sql = _merge(STATS, ctes, "combined", ["unit_id", "month", "category_id"], STAT_COLUMNS)
     cursor.execute(sql, [level, _tz(), APPROVED, level + 1])
 
 
@@ -720,6 +720,7 @@ def refresh(
     """
     now = now or timezone.now()
     step = _Steps(scope.full)
+    everything = scope.full and scope.district_id is None and scope.since is None and scope.until is None
     with transaction.atomic(), connection.cursor() as cursor:
         if scope.full:
             # Sorts and hashes of a million rows in memory rather than in temporary files.
@@ -740,8 +741,11 @@ def refresh(
         _add_ancestors(cursor, TARGETS, "kind, start, stop")
         cursor.execute(f"ANALYZE {TARGETS}")  # temporary tables are never analysed on their own
         step("targets")
-        for level in _levels(cursor, TARGETS):
-            _score_level(cursor, level)
+        # In a run of everything the deepest level's targets are every unit that has lines (most
+        # of them); the levels above are a few units each, looked up by index.
+        levels = _levels(cursor, TARGETS)
+        for level in levels:
+            _score_level(cursor, level, every_unit=everything and level == levels[0])
             step(f"scores of level {level}")
         if scope.full:
             _seed_all_stats(cursor, scope)
@@ -750,8 +754,9 @@ def refresh(
         _add_ancestors(cursor, STAT_TARGETS, "month")
         cursor.execute(f"ANALYZE {STAT_TARGETS}")
         step("figure targets")
-        for level in _levels(cursor, STAT_TARGETS):
-            _stats_level(cursor, level)
+        levels = _levels(cursor, STAT_TARGETS)
+        for level in levels:
+            _stats_level(cursor, level, every_unit=everything and level == levels[0])
             step(f"figures of level {level}")
         if scope.full:
             _remove_unfed(cursor, scope)
