@@ -648,7 +648,7 @@ def _seed_all_stats(cursor, scope: Scope) -> None:
     )
 
 
-def _remove_unfed(cursor, scope: Scope) -> None:
+def _remove_unfed(cursor, scope: Scope, *, scores: bool = True, figures: bool = True) -> None:
     """Period rows and monthly figures of the scope that no target was computed for this time
     (only periods wholly inside the scope's months: a year reaching outside them is a target
     whenever one of its lines in the scope changed)."""
@@ -671,17 +671,46 @@ def _remove_unfed(cursor, scope: Scope) -> None:
         params.append(scope.until)
         stat_where.append("m.month < %s")
         stat_params.append(scope.until)
+    if scores:
+        cursor.execute(
+            f"DELETE FROM {SCORES} p WHERE {' AND '.join(where)} "  # noqa: S608
+            f"AND NOT {_closed_period('p.district_id', 'p.start', _stop_sql('p.kind', 'p.start'))} "
+            f"AND NOT EXISTS (SELECT 1 FROM {TARGETS} t WHERE t.unit_id = p.unit_id AND t.kind = p.kind AND t.start = p.start)",
+            params,
+        )
+    if figures:
+        cursor.execute(
+            f"DELETE FROM {STATS} m WHERE {' AND '.join(stat_where)} "  # noqa: S608
+            f"AND NOT EXISTS (SELECT 1 FROM {STAT_TARGETS} t WHERE t.unit_id = m.unit_id AND t.month = m.month)",
+            stat_params,
+        )
+
+
+# Filling empty tables ------------------------------------------------------------------------------
+
+
+def _is_empty(cursor, table: str) -> bool:
+    cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table})")  # noqa: S608
+    return cursor.fetchone()[0]
+
+
+def _drop_secondary_indexes(cursor, table: str) -> list[str]:
+    """Drop the indexes of `table` that back no constraint and return their definitions.
+
+    Filling an empty table (a first run, or after the scores were emptied) writes a million rows:
+    inserting each into two ranking indexes costs more than building the indexes afterwards, sorted,
+    in one pass each (PostgreSQL's "Populating a Database"). The drop holds the table's exclusive
+    lock until the run commits, so readers wait for the run instead of seeing an empty ranking."""
     cursor.execute(
-        f"DELETE FROM {SCORES} p WHERE {' AND '.join(where)} "  # noqa: S608
-        f"AND NOT {_closed_period('p.district_id', 'p.start', _stop_sql('p.kind', 'p.start'))} "
-        f"AND NOT EXISTS (SELECT 1 FROM {TARGETS} t WHERE t.unit_id = p.unit_id AND t.kind = p.kind AND t.start = p.start)",
-        params,
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "WHERE i.indrelid = %s::regclass "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+        [table],
     )
-    cursor.execute(
-        f"DELETE FROM {STATS} m WHERE {' AND '.join(stat_where)} "  # noqa: S608
-        f"AND NOT EXISTS (SELECT 1 FROM {STAT_TARGETS} t WHERE t.unit_id = m.unit_id AND t.month = m.month)",
-        stat_params,
-    )
+    indexes = cursor.fetchall()
+    for name, _definition in indexes:
+        cursor.execute(f"DROP INDEX {name}")
+    return [definition for _name, definition in indexes]
 
 
 # The one entry point ------------------------------------------------------------------------------
@@ -726,6 +755,10 @@ def refresh(
             # Sorts and hashes of a million rows in memory rather than in temporary files.
             cursor.execute("SET LOCAL work_mem = '256MB'")
         _lock_trees(cursor, _trees_of(cursor, scope, [*moved_units, *former_parents]))
+        # A run of everything into empty tables: nothing can be unfed, and the period scores are
+        # written without their ranking indexes, which are built after.
+        scores_empty = everything and _is_empty(cursor, SCORES)
+        figures_empty = everything and _is_empty(cursor, STATS)
         _create_targets(cursor)
         if not (scope.full and scope.since is None and scope.until is None):
             # Where the lines counted before (a full run of everything removes unfed rows instead).
@@ -744,9 +777,15 @@ def refresh(
         # In a run of everything the deepest level's targets are every unit that has lines (most
         # of them); the levels above are a few units each, looked up by index.
         levels = _levels(cursor, TARGETS)
+        rebuild = _drop_secondary_indexes(cursor, SCORES) if scores_empty else []
         for level in levels:
             _score_level(cursor, level, every_unit=everything and level == levels[0])
             step(f"scores of level {level}")
+        if rebuild:
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            for definition in rebuild:
+                cursor.execute(definition)
+            step("ranking indexes")
         if scope.full:
             _seed_all_stats(cursor, scope)
         else:
@@ -759,7 +798,7 @@ def refresh(
             _stats_level(cursor, level, every_unit=everything and level == levels[0])
             step(f"figures of level {level}")
         if scope.full:
-            _remove_unfed(cursor, scope)
+            _remove_unfed(cursor, scope, scores=not scores_empty, figures=not figures_empty)
             step("unfed rows")
         _drop_targets(cursor)
     step.log()

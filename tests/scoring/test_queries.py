@@ -5,6 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from orgs.models import Role
+from scoring import services
+from scoring.models import PeriodScore
 from tests.conftest import login
 from tests.factories import make_member, make_unit
 from tests.scoring.helpers import at, deliver, report
@@ -74,3 +76,31 @@ def test_rankings_scores_and_statistics_read_a_fixed_number_of_statements(api, d
     small, officer_small, *_ = _district("900003", 2, 2)
     large, officer_large, *_ = _district("900004", 30, 20)
     assert _read_statements(api, officer_small, small) == _read_statements(api, officer_large, large)
+
+
+def _score_indexes() -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s ORDER BY indexname",
+            [PeriodScore._meta.db_table],
+        )
+        return cursor.fetchall()
+
+
+def test_a_recompute_into_empty_tables_builds_the_ranking_indexes_again(api, db):
+    # A run of everything into an empty table writes the scores without their ranking indexes and
+    # builds them after: the rankings must find them there, as the migrations made them.
+    district, officer, task, community = _district("900005", 3, 4)
+    from tests.tasks import helpers as task_helpers
+
+    with at("2026-03-11 09:00"):
+        task_helpers.review(task_helpers.assignment_of(task, community), officer, rating=5)
+        deliver()
+    made = _score_indexes()
+    assert {"periodscore_district_rank", "periodscore_parent_rank"} <= {name for name, _ in made}
+    scored = sorted(PeriodScore.objects.values_list("unit_id", "kind", "start", "score"))
+    PeriodScore.objects.all().delete()
+    with at("2026-04-02 09:00"):
+        services.scores_recompute()
+    assert _score_indexes() == made
+    assert sorted(PeriodScore.objects.values_list("unit_id", "kind", "start", "score")) == scored
