@@ -18,6 +18,8 @@ hours), one in ten is submitted and waits, two in ten stay open. Then times:
 - `GET /api/v1/tasks/{id}/ledger/?format=xlsx` of a task with 10,000 assignments, and the peak
   Python memory of the export for 2,500 and 10,000 rows (flat: write-only workbook, rows from a
   cursor).
+- last, a new policy version from January (most lines and period scores change) and the district's
+  recompute that `scoring.recompute_district` runs after it.
 
 Results go to docs/benchmarks.md by hand.
 """
@@ -194,11 +196,13 @@ def main() -> int:
     else:
         setup_django(url, SCRATCH)
 
-    from datetime import datetime
+    from datetime import date, datetime
+    from decimal import Decimal
+    from unittest.mock import patch
     from zoneinfo import ZoneInfo
 
     import time_machine
-    from django.db import connection
+    from django.db import connection, transaction
     from rest_framework.test import APIClient
 
     from orgs.models import OrgUnit, User
@@ -326,6 +330,29 @@ def main() -> int:
         print(
             f"ledger XLSX peak Python memory (tracemalloc): {peaks[0]:.1f} MiB for {rows[0]:,} rows, "
             f"{peaks[1]:.1f} MiB for {rows[1]:,} rows"
+        )
+
+        # Last, as it changes the scores: a new policy version from January (4 stars and lateness
+        # count differently, so most lines and nearly every period score change), then what
+        # `scoring.recompute_district` does after it; the job is run here, not queued.
+        from scoring.periods import Period
+
+        with patch.object(services, "_enqueue_district"), transaction.atomic():
+            policy = services.policy_create(
+                actor=User.objects.get(username="bench_admin"),
+                district=district,
+                effective_from=Period.of("month", date(2026, 1, 1)),
+                changes={"rating_4": Decimal("0.85"), "late_decay_per_day": Decimal("0.05")},
+            )
+        with time_machine.travel(now, tick=True):
+            started = time.monotonic()
+            services.scores_recompute_district(district_id=district.pk, since=date(2026, 1, 1))
+        seconds = time.monotonic() - started
+        changed = PeriodScore.objects.filter(policy=policy).count()
+        assert changed, "the new policy version scored nothing"
+        print(
+            f"a new policy version from January, the district recomputed: {seconds:.1f} s "
+            f"({changed:,} period scores now under it)"
         )
         connection.close()
     finally:
