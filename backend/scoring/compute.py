@@ -694,6 +694,15 @@ def _is_empty(cursor, table: str) -> bool:
     return cursor.fetchone()[0]
 
 
+def _owned(cursor, table: str) -> bool:
+    """Whether this connection's role may drop and create `table`'s indexes (it owns the table, as
+    the role that ran the migrations does; a deployment may read and write with a lesser one)."""
+    cursor.execute(
+        "SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class WHERE oid = %s::regclass", [table]
+    )
+    return cursor.fetchone()[0]
+
+
 def _drop_secondary_indexes(cursor, table: str) -> list[str]:
     """Drop the indexes of `table` that back no constraint and return their definitions.
 
@@ -758,6 +767,7 @@ def refresh(
         # A run of everything into empty tables: nothing can be unfed, and the period scores are
         # written without their ranking indexes, which are built after.
         scores_empty = everything and _is_empty(cursor, SCORES)
+        rebuild_indexes = scores_empty and _owned(cursor, SCORES)
         figures_empty = everything and _is_empty(cursor, STATS)
         _create_targets(cursor)
         if not (scope.full and scope.since is None and scope.until is None):
@@ -777,7 +787,7 @@ def refresh(
         # In a run of everything the deepest level's targets are every unit that has lines (most
         # of them); the levels above are a few units each, looked up by index.
         levels = _levels(cursor, TARGETS)
-        rebuild = _drop_secondary_indexes(cursor, SCORES) if scores_empty else []
+        rebuild = _drop_secondary_indexes(cursor, SCORES) if rebuild_indexes else []
         for level in levels:
             _score_level(cursor, level, every_unit=everything and level == levels[0])
             step(f"scores of level {level}")

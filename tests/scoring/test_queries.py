@@ -1,5 +1,7 @@
 """Bounded work: the same number of statements for a small and a large district."""
 
+import uuid
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -102,5 +104,32 @@ def test_a_recompute_into_empty_tables_builds_the_ranking_indexes_again(api, db)
     PeriodScore.objects.all().delete()
     with at("2026-04-02 09:00"):
         services.scores_recompute()
+    assert _score_indexes() == made
+    assert sorted(PeriodScore.objects.values_list("unit_id", "kind", "start", "score")) == scored
+
+
+def test_a_role_that_does_not_own_the_tables_fills_them_the_ordinary_way(api, db):
+    # A deployment may read and write with a role that did not run the migrations: it may not drop
+    # indexes, so the run into empty tables keeps them and inserts row by row instead of failing.
+    district, officer, task, community = _district("900006", 2, 3)
+    from tests.tasks import helpers as task_helpers
+
+    with at("2026-03-11 09:00"):
+        task_helpers.review(task_helpers.assignment_of(task, community), officer, rating=4)
+        deliver()
+    made = _score_indexes()
+    scored = sorted(PeriodScore.objects.values_list("unit_id", "kind", "start", "score"))
+    PeriodScore.objects.all().delete()
+    role = f"chuanxi_runtime_{uuid.uuid4().hex[:12]}"
+    with connection.cursor() as cursor:
+        # Rolled back with the test's transaction, like everything else it writes.
+        cursor.execute(f"CREATE ROLE {role} NOLOGIN")
+        cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+        cursor.execute(f"SET ROLE {role}")
+        try:
+            with at("2026-04-02 09:00"):
+                services.scores_recompute()
+        finally:
+            cursor.execute("RESET ROLE")
     assert _score_indexes() == made
     assert sorted(PeriodScore.objects.values_list("unit_id", "kind", "start", "score")) == scored
