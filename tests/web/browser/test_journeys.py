@@ -105,6 +105,9 @@ def test_the_district(visit, viewport, who):
     progress = page.get_by_role("region", name=re.compile("进度"))
     expect(progress.get_by_role("rowheader", name=re.compile("秦岭路街道"))).to_be_visible()
     expect(progress.get_by_role("rowheader", name=re.compile("建西社区"))).to_have_count(0)
+    # Until the page's scripts have run the link is a plain link to the street's own progress page
+    # (what a click that early does, also for a person): wait for them, then expect rows in place.
+    page.wait_for_load_state("load")
     progress.get_by_role("link", name="展开秦岭路街道的下级单位").click()  # htmx: rows in place
     expect(progress.get_by_role("rowheader", name=re.compile("建西社区"))).to_be_visible()
     assert page.url.endswith(f"/tasks/{tab.app.site['tasks']['lecture'].pk}/")  # the page stayed
