@@ -89,37 +89,39 @@ def _score_indexes() -> list[tuple[str, str]]:
         return cursor.fetchall()
 
 
-def test_a_recompute_into_empty_tables_builds_the_ranking_indexes_again(api, db):
-    # A run of everything into an empty table writes the scores without their ranking indexes and
-    # builds them after: the rankings must find them there, as the migrations made them.
-    district, officer, task, community = _district("900005", 3, 4)
+def _scores() -> list[tuple]:
+    return sorted(PeriodScore.objects.values_list("unit_id", "kind", "start", "score"))
+
+
+def _scored_then_emptied(code: str, rating: int) -> tuple[list, list]:
+    """A small district with one approved report, scored; then its period scores deleted. Returns
+    the indexes and the scores as they were."""
+    district, officer, task, community = _district(code, 2, 3)
     from tests.tasks import helpers as task_helpers
 
     with at("2026-03-11 09:00"):
-        task_helpers.review(task_helpers.assignment_of(task, community), officer, rating=5)
+        task_helpers.review(task_helpers.assignment_of(task, community), officer, rating=rating)
         deliver()
-    made = _score_indexes()
-    assert {"periodscore_district_rank", "periodscore_parent_rank"} <= {name for name, _ in made}
-    scored = sorted(PeriodScore.objects.values_list("unit_id", "kind", "start", "score"))
+    made, scored = _score_indexes(), _scores()
     PeriodScore.objects.all().delete()
+    return made, scored
+
+
+def test_a_recompute_into_empty_tables_builds_the_ranking_indexes_again(api, db):
+    # A run of everything into an empty table writes the scores without their ranking indexes and
+    # builds them after: the rankings must find them there, as the migrations made them.
+    made, scored = _scored_then_emptied("900005", rating=5)
+    assert {"periodscore_district_rank", "periodscore_parent_rank"} <= {name for name, _ in made}
     with at("2026-04-02 09:00"):
         services.scores_recompute()
     assert _score_indexes() == made
-    assert sorted(PeriodScore.objects.values_list("unit_id", "kind", "start", "score")) == scored
+    assert _scores() == scored
 
 
 def test_a_role_that_does_not_own_the_tables_fills_them_the_ordinary_way(api, db):
     # A deployment may read and write with a role that did not run the migrations: it may not drop
     # indexes, so the run into empty tables keeps them and inserts row by row instead of failing.
-    district, officer, task, community = _district("900006", 2, 3)
-    from tests.tasks import helpers as task_helpers
-
-    with at("2026-03-11 09:00"):
-        task_helpers.review(task_helpers.assignment_of(task, community), officer, rating=4)
-        deliver()
-    made = _score_indexes()
-    scored = sorted(PeriodScore.objects.values_list("unit_id", "kind", "start", "score"))
-    PeriodScore.objects.all().delete()
+    made, scored = _scored_then_emptied("900006", rating=4)
     role = f"chuanxi_runtime_{uuid.uuid4().hex[:12]}"
     with connection.cursor() as cursor:
         # Rolled back with the test's transaction, like everything else it writes.
@@ -132,4 +134,4 @@ def test_a_role_that_does_not_own_the_tables_fills_them_the_ordinary_way(api, db
         finally:
             cursor.execute("RESET ROLE")
     assert _score_indexes() == made
-    assert sorted(PeriodScore.objects.values_list("unit_id", "kind", "start", "score")) == scored
+    assert _scores() == scored
