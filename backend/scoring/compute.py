@@ -767,7 +767,6 @@ def refresh(
         # A run of everything into empty tables: nothing can be unfed, and the period scores are
         # written without their ranking indexes, which are built after.
         scores_empty = everything and _is_empty(cursor, SCORES)
-        rebuild_indexes = scores_empty and _owned(cursor, SCORES)
         figures_empty = everything and _is_empty(cursor, STATS)
         _create_targets(cursor)
         if not (scope.full and scope.since is None and scope.until is None):
@@ -787,7 +786,7 @@ def refresh(
         # In a run of everything the deepest level's targets are every unit that has lines (most
         # of them); the levels above are a few units each, looked up by index.
         levels = _levels(cursor, TARGETS)
-        rebuild = _drop_secondary_indexes(cursor, SCORES) if rebuild_indexes else []
+        rebuild = _drop_secondary_indexes(cursor, SCORES) if scores_empty and _owned(cursor, SCORES) else []
         for level in levels:
             _score_level(cursor, level, every_unit=everything and level == levels[0])
             step(f"scores of level {level}")
