@@ -116,6 +116,12 @@ class Grant:
         return self.lft <= unit.lft and unit.rght <= self.rght
 
 
+_GRANTS_SQL = (
+    f"SELECT m.role, m.unit_id, u.tree_id, u.lft, u.rght FROM {Membership._meta.db_table} m "  # noqa: S608
+    f"JOIN {OrgUnit._meta.db_table} u ON u.id = m.unit_id WHERE m.user_id = %s"
+)
+
+
 class Grants:
     """What one user may do where, loaded once (one query) and then asked about any number of units.
 
@@ -129,15 +135,17 @@ class Grants:
         self.active = bool(user.is_authenticated and user.is_active)
         self.superuser = self.active and bool(user.is_superuser)
         self.grants = tuple(grants) if self.active else ()
+        self._qualified: dict[Action, list[Grant]] = {}  # asked for every row of a page
 
     @classmethod
     def of(cls, user: User) -> "Grants":
         if not user.is_authenticated or not user.is_active or user.is_superuser:
             return cls(user)
-        rows = Membership.objects.filter(user_id=user.pk).values_list(
-            "role", "unit_id", "unit__tree_id", "unit__lft", "unit__rght"
-        )
-        return cls(user, (Grant(*row) for row in rows))
+        # Written out: every request of every page and API call loads it, and the ORM's compiler
+        # cost more than the statement.
+        with connection.cursor() as cursor:
+            cursor.execute(_GRANTS_SQL, [user.pk])
+            return cls(user, (Grant(*row) for row in cursor.fetchall()))
 
     @classmethod
     def of_request(cls, request: Any) -> "Grants":
@@ -154,7 +162,11 @@ class Grants:
         return self.user.pk if self.active else None
 
     def _qualifying(self, action: Action) -> list[Grant]:
-        return [grant for grant in self.grants if action in ROLE_ACTIONS.get(grant.role, ())]
+        if action not in self._qualified:
+            self._qualified[action] = [
+                grant for grant in self.grants if action in ROLE_ACTIONS.get(grant.role, ())
+            ]
+        return self._qualified[action]
 
     def can(self, action: Action, unit: OrgUnit | None) -> bool:
         """May the user do `action` on `unit` (a membership on it or above it allows it)?"""
