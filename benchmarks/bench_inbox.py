@@ -9,8 +9,9 @@ requests as a plain list of the same rows.
 **narrow**: a district of 50 streets x 1,000 communities, one task to every community (50,000
 assignments, states spread), readers at three widths: a community worker (1 row), a street officer
 (1,000) and the district officer (50,000). For each, side by side in one run: the database's own
-statement for the page (EXPLAIN ANALYZE: planning + execution), the inbox through DRF in process
-(with `actions`), and a plain DRF ListAPIView of the same rows (bench_site.PlainAssignmentList).
+statement for the page (EXPLAIN ANALYZE: planning + execution; for the worker and the street it also
+counts their rows), the inbox through DRF in process (with `actions`), and a plain DRF ListAPIView of
+the same rows (bench_site.PlainAssignmentList), both through the same test client.
 
 **load**: the demo data (`load_demo`: a month of tasks), gunicorn with 3 workers serving production
 settings (bench_settings), wrk with 8 connections and the same JWT for: the inbox, the plain
@@ -59,10 +60,10 @@ def _median_ms(values: list[float]) -> str:
 def narrow(args, url: str) -> bool:
     setup_django(url, NARROW_DB)
 
-    from bench_site import PlainAssignmentList
+    from django.conf import settings
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-    from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
+    from rest_framework.test import APIClient
 
     from orgs.models import Membership, OrgUnit, Role, User
     from orgs.scope import Grants
@@ -82,17 +83,20 @@ def narrow(args, url: str) -> bool:
     print(machine())
     print(f"{created} assignments over {OrgUnit.objects.filter(tree_id=district.tree_id).count()} units")
 
+    settings.ROOT_URLCONF = "bench_site"  # both through the same client: the site plus the plain list
     client = APIClient()
-    factory = APIRequestFactory()
-    plain = PlainAssignmentList.as_view()
     ok = True
     for label, user, rows in (
         ("community worker", worker, 1),
         ("street officer", street_officer, args.communities),
         ("district officer", officer, created),
     ):
-        queryset = selectors.assignment_list(user=user, grants=Grants.of(user))
-        sql, params = queryset[:50].query.sql_with_params()
+        grants = Grants.of(user)
+        rows_read = selectors.AssignmentRows(selectors.assignment_scope(user=user, grants=grants), grants)
+        # As the inbox runs it: a reader below the district has the count in the same statement.
+        statement = rows_read.statement(0, 50, with_total=rows_read.narrow)
+        assert statement is not None  # every reader here has a membership
+        sql, params = statement
         planning, execution = [], []
         with connection.cursor() as cursor:
             for _ in range(args.rounds + 1):
@@ -113,14 +117,11 @@ def narrow(args, url: str) -> bool:
                 response = client.get("/api/v1/assignments/")
                 api_times.append(time.perf_counter() - started)
             queries = len(captured)
-            request = factory.get("/bench/plain-assignments/")
-            force_authenticate(request, user=user)
             started = time.perf_counter()
-            plain_response = plain(request)
-            plain_response.render()
+            plain_response = client.get("/bench/plain-assignments/")
             plain_times.append(time.perf_counter() - started)
         body = response.json()
-        ok &= response.status_code == 200 and body["count"] == rows and plain_response.data["count"] == rows
+        ok &= response.status_code == 200 and body["count"] == rows and plain_response.json()["count"] == rows
         ok &= all("actions" in row for row in body["results"])
         print(
             f"{label:17} ({rows:6d} rows)  page statement: plan {_median_ms(planning[1:])} + run {_median_ms(execution[1:])}"

@@ -180,6 +180,11 @@ class Grants:
             return False
         return self.superuser or any(grant.covers(unit, strictly=True) for grant in self._qualifying(action))
 
+    def below_the_top(self, action: Action = Action.VIEW) -> bool:
+        """Does every membership allowing `action` sit below a tree's top (a street or a community, not
+        a district)? Such a reader acts on a part of each district, never a whole one."""
+        return not self.superuser and all(grant.lft > 1 for grant in self._qualifying(action))
+
     def unit_q(self, action: Action = Action.VIEW, prefix: str = "unit") -> Q:
         """A filter for rows whose `prefix` unit the user may act on: one tree range per membership.
 

@@ -354,7 +354,7 @@ class AssignmentListApi(GenericAPIView):
     queryset = Assignment.objects.none()
 
     def get_queryset(self):
-        return selectors.assignment_list(user=self.request.user, grants=Grants.of_request(self.request))
+        return selectors.assignment_scope(user=self.request.user, grants=Grants.of_request(self.request))
 
     @extend_schema(
         operation_id="assignments_list",
@@ -362,7 +362,8 @@ class AssignmentListApi(GenericAPIView):
         summary="The inbox: assignments of the units you see, soonest due first",
     )
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        rows = selectors.AssignmentRows(self.filter_queryset(self.get_queryset()), Grants.of_request(request))
+        page = self.paginate_queryset(rows)
         return self.get_paginated_response(
             AssignmentOutputSerializer(page, many=True, context=_context(request)).data
         )
