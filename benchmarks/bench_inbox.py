@@ -67,7 +67,7 @@ def narrow(args, url: str) -> bool:
 
     from orgs.models import Membership, OrgUnit, Role, User
     from orgs.scope import Grants
-    from tasks import selectors
+    from tasks import inbox, selectors
 
     district = build_district("IBX", args.streets, args.communities)
     officer = User.objects.create(username="bench_officer")
@@ -92,7 +92,7 @@ def narrow(args, url: str) -> bool:
         ("district officer", officer, created),
     ):
         grants = Grants.of(user)
-        rows_read = selectors.AssignmentRows(selectors.assignment_scope(user=user, grants=grants), grants)
+        rows_read = inbox.AssignmentRows(selectors.assignment_scope(user=user, grants=grants), grants)
         # As the inbox runs it: a reader below the district has the count in the same statement.
         statement = rows_read.statement(0, 50, with_total=rows_read.narrow)
         assert statement is not None  # every reader here has a membership

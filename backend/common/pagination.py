@@ -7,7 +7,7 @@ from rest_framework.pagination import PageNumberPagination
 
 class WindowPaginator(Paginator):
     """Django's Paginator, which first tells a list that can read its count together with a page
-    (`expect(start, stop)`, as tasks.selectors.AssignmentRows can) which page is coming: the count
+    (`expect(start, stop)`, as tasks.inbox.AssignmentRows can) which page is coming: the count
     then costs no statement of its own. Querysets are paginated exactly as before."""
 
     def page(self, number: Any) -> Page:

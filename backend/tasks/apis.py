@@ -17,7 +17,7 @@ from common.uploads import MULTIPART_OVERHEAD, refuse_declared_length
 from evidence import selectors as evidence_selectors
 from orgs import selectors as org_selectors
 from orgs.scope import Grants
-from tasks import selectors, services, uploads
+from tasks import inbox, selectors, services, uploads
 from tasks.filters import AssignmentFilter, TaskFilter
 from tasks.models import Assignment, PracticeTask, TaskCategory
 from tasks.serializers import (
@@ -362,7 +362,7 @@ class AssignmentListApi(GenericAPIView):
         summary="The inbox: assignments of the units you see, soonest due first",
     )
     def get(self, request):
-        rows = selectors.AssignmentRows(self.filter_queryset(self.get_queryset()), Grants.of_request(request))
+        rows = inbox.AssignmentRows(self.filter_queryset(self.get_queryset()), Grants.of_request(request))
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(
             AssignmentOutputSerializer(page, many=True, context=_context(request)).data

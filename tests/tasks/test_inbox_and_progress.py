@@ -8,7 +8,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.serializers import ListSerializer
 
 from orgs.scope import Grants
-from tasks import selectors, services
+from tasks import inbox, selectors, services
 from tasks.models import Assignment
 from tasks.serializers import AssignmentOutputSerializer
 from tests.conftest import login
@@ -171,7 +171,7 @@ def test_the_inbox_runs_a_constant_number_of_queries(api, world, people, django_
     "role", ["district_officer", "street_officer", "street_viewer", "community_worker", "platform_admin"]
 )
 def test_the_inbox_writes_its_rows_as_the_declared_serializer_would(rf, people, states, role):
-    """The inbox reads its page by hand (selectors.AssignmentRows) and writes it by hand
+    """The inbox reads its page by hand (tasks.inbox.AssignmentRows) and writes it by hand
     (AssignmentListSerializer). DRF's own walk over the declared AssignmentOutputSerializer, given
     the same assignments read the ORM's way (selectors.assignment_list), writes the same JSON: every
     key, in the same order, with the same value, for every state of the workflow."""
@@ -181,7 +181,7 @@ def test_the_inbox_writes_its_rows_as_the_declared_serializer_would(rf, people, 
     context = {"request": request, "grants": Grants.of(user)}
     read_by_the_orm = list(selectors.assignment_list(user=user, grants=context["grants"]))
     generic = ListSerializer(read_by_the_orm, child=AssignmentOutputSerializer(), context=context).data
-    rows = selectors.AssignmentRows(
+    rows = inbox.AssignmentRows(
         selectors.assignment_scope(user=user, grants=context["grants"]), context["grants"]
     )
     by_hand = AssignmentOutputSerializer(rows[0:1000], many=True, context=context).data
