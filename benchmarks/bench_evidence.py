@@ -160,7 +160,7 @@ def run(args) -> int:
     from rest_framework.test import APIClient
 
     from evidence import selectors, services
-    from evidence.imaging import NEAR_DUPLICATE_THRESHOLD
+    from evidence.derivatives import NEAR_DUPLICATE_THRESHOLD
     from evidence.models import Photo
     from orgs.models import Membership, Role, User
     from tasks import services as task_services
@@ -240,7 +240,7 @@ def run(args) -> int:
     print(f"exact_duplicates (SHA-256, naming the earlier reports): {stats(timings_exact)}")
 
     with connection.cursor() as cursor:
-        from evidence.imaging import hash_bands
+        from evidence.derivatives import hash_bands
 
         probe = near_probes[0][1]
         bands = hash_bands(probe)

@@ -32,12 +32,12 @@ django.setup()
 from bench_common import add_tiny_option  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from evidence.derivatives import render_derivatives  # noqa: E402
 from evidence.imaging import (  # noqa: E402
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
     ImageRejected,
     inspect_upload,
-    render_derivatives,
 )
 from tests.evidence.photos import encode, jpeg, make_exif, png_bomb, real_looking_photo  # noqa: E402
 

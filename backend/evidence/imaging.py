@@ -1,24 +1,18 @@
-"""Evidence photos: prove an upload is a photo, read what it says about itself, make safe copies.
+"""Evidence photos: prove an upload is a photo and describe it, before anything is stored.
 
 Nothing here trusts the file name or the declared content type. An upload counts as a photo only
 when Pillow decodes it with one of the allowed formats; everything else is refused with an
-`ImageRejected` whose message names the (sanitised) file and the rule it broke.
-
-Derivatives are re-encoded JPEGs without EXIF, GPS, XMP, comments or ICC profiles: the original keeps
-the location for the reviewer, the copies shown around the system do not leak it.
-
-Near-duplicate detection uses a 64-bit pHash. `NEAR_DUPLICATE_THRESHOLD` and `HASH_BANDS` follow the
-pigeonhole rule (bands = threshold + 1): split two hashes within the threshold into that many bands
-and at least one band is equal, so an indexed equality lookup per band finds every candidate.
-tests/evidence/test_near_duplicates.py holds the measurements the threshold rests on.
+`ImageRejected` whose message names the (sanitised) file and the rule it broke. The size, pixel and
+per-format decoding limits are checked on the header, before any pixel is decoded, and the photo
+job's `memory_ceiling` is here because a decoder is what it guards against. What the photo says
+about when and where it was taken is read by evidence.exif; the copies shown around the system and
+their hash are made by evidence.derivatives.
 """
 
 import contextlib
 import enum
 import hashlib
 import importlib
-import io
-import math
 import os
 import re
 import resource
@@ -26,17 +20,15 @@ import struct
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
-from typing import IO, Any, NamedTuple
-from zoneinfo import ZoneInfo
+from datetime import datetime
+from typing import IO, NamedTuple
 
-import imagehash
-import numpy as np
 from django.utils.translation import gettext as _
-from PIL import Image, ImageCms
+from PIL import Image
 from pillow_heif import register_heif_opener
 
 from common.exceptions import ValidationFailed
+from evidence.exif import _gps_position, _taken_at
 from evidence.metadata import ExifFields, read_exif, take_from_info, without_metadata, xmp_orientation
 
 # Idempotent; makes Pillow open HEIF/HEIC (iPhones' default format) through libheif.
@@ -63,26 +55,9 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 # 50 MP admits the 48/50 MP modes of current phones; 108/200 MP modes are refused with a clear message.
 DEFAULT_MAX_PIXELS = 50_000_000
 
-THUMBNAIL_MAX_SIDE = 320
-PREVIEW_MAX_SIDE = 1280
-JPEG_QUALITY = 82
-
-# Pigeonhole: bands = threshold + 1, each band 64 / bands bits wide (8 bits here, fits smallint).
-# Why 7 and not 3: brightening a photo by 10% moved its hash by up to 4 bits, which 3 would miss;
-# unrelated scenes were never closer than 18 (measurements in tests/evidence/test_near_duplicates.py).
-# Not a setting: stored band columns are derived from it, so changing it means re-banding every row.
-NEAR_DUPLICATE_THRESHOLD = 7
-HASH_BANDS = NEAR_DUPLICATE_THRESHOLD + 1
-
-# EXIF times carry no zone. Phones write local wall-clock time and this deployment serves Chinese
-# districts, so a time without OffsetTimeOriginal is Beijing time.
-EXIF_DEFAULT_TIMEZONE = ZoneInfo("Asia/Shanghai")
-
 DISPLAY_NAME_MAX_CHARS = 100
 
 _HASH_CHUNK = 1024 * 1024
-_HASH_MASK = (1 << 64) - 1
-_EARTH_RADIUS_KM = 6371.0088
 
 # What a decoder may raise on a hostile file besides OSError: Pillow's parsers index, unpack and
 # divide whatever the file says. All of them mean "not a photo we can read", never a server error.
@@ -134,15 +109,6 @@ class PhotoInfo:
     latitude: float | None
     longitude: float | None
     has_exif: bool
-
-
-@dataclass(frozen=True)
-class Derivatives:
-    thumbnail: bytes  # JPEG, longest side <= THUMBNAIL_MAX_SIDE
-    thumbnail_size: tuple[int, int]
-    preview: bytes  # JPEG, longest side <= PREVIEW_MAX_SIDE
-    preview_size: tuple[int, int]
-    phash: int  # signed 64-bit, fits PostgreSQL bigint
 
 
 # --- names -------------------------------------------------------------------------------------
@@ -435,177 +401,6 @@ def _corrupt(display: str) -> ImageRejected:
     )
 
 
-# --- metadata ----------------------------------------------------------------------------------
-# EXIF is whatever the sender's software wrote (read with bounds by evidence.metadata). Anything
-# unreadable counts as absent, never as an error.
-
-
-def _exif_text(value: object) -> str | None:
-    if isinstance(value, bytes):
-        value = value.decode("ascii", "replace")
-    if not isinstance(value, str):
-        return None
-    return value.strip("\x00 ") or None
-
-
-_EXIF_DATETIME = re.compile(r"^(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
-_EXIF_OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
-# Years (in UTC) an EXIF time may fall in. Outside them it is a reset or forged clock, not a date:
-# "9999:12:31 23:59:59" at -12:00 is in year 10000 in UTC, which PostgreSQL stores but its driver
-# cannot read back (every later read of the report would fail). Digital cameras date from the 1990s.
-TAKEN_AT_YEARS = range(1990, 2101)
-
-
-def _taken_at(exif: ExifFields) -> datetime | None:
-    taken_at = _exif_taken_at(exif)
-    if taken_at is None:
-        return None
-    try:
-        year = taken_at.astimezone(UTC).year
-    except OverflowError:  # before year 1 or after 9999 in UTC
-        return None
-    return taken_at if year in TAKEN_AT_YEARS else None
-
-
-def _exif_taken_at(exif: ExifFields) -> datetime | None:
-    raw = _exif_text(exif.taken_at)
-    match = _EXIF_DATETIME.match(raw or "")
-    if match is None:
-        return None
-    try:
-        year, month, day, hour, minute, second = (int(part) for part in match.groups())
-        naive = datetime(year, month, day, hour, minute, second)  # noqa: DTZ001 - zone set below
-    except ValueError:  # "0000:00:00 00:00:00" and friends
-        return None
-    offset = _EXIF_OFFSET.match(_exif_text(exif.offset) or "")
-    if offset is None:
-        return naive.replace(tzinfo=EXIF_DEFAULT_TIMEZONE)
-    sign = -1 if offset.group(1) == "-" else 1
-    minutes = int(offset.group(2)) * 60 + int(offset.group(3))
-    if minutes > 14 * 60:
-        return naive.replace(tzinfo=EXIF_DEFAULT_TIMEZONE)
-    return naive.replace(tzinfo=timezone(sign * timedelta(minutes=minutes)))
-
-
-def _gps_position(exif: ExifFields) -> tuple[float | None, float | None]:
-    latitude = _gps_coordinate(exif.latitude, exif.latitude_ref, negative="S", limit=90)
-    longitude = _gps_coordinate(exif.longitude, exif.longitude_ref, negative="W", limit=180)
-    if latitude is None or longitude is None:
-        return None, None
-    if latitude == 0 and longitude == 0:  # what some phones write when they had no fix
-        return None, None
-    return latitude, longitude
-
-
-def _gps_coordinate(value: Any, ref: object, *, negative: str, limit: float) -> float | None:
-    try:
-        parts = [float(part) for part in value] if isinstance(value, tuple | list) else [float(value)]
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
-    if not 1 <= len(parts) <= 3 or not all(math.isfinite(part) for part in parts):
-        return None
-    degrees = abs(parts[0]) + sum(part / 60**index for index, part in enumerate(parts[1:], start=1))
-    reference = (_exif_text(ref) or "").upper()[:1]
-    if reference == negative or (not reference and parts[0] < 0):
-        degrees = -degrees
-    if abs(degrees) > limit:
-        return None
-    return degrees
-
-
-def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine) in kilometres.
-
-    Coordinates must share a datum. Phones write WGS-84 in EXIF, while Chinese web maps (Amap, Tencent,
-    Baidu) use GCJ-02 or BD-09, offset by a few hundred metres: keep any "far from the unit" threshold
-    well above that, or convert the unit's position first.
-    """
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    d_phi = phi2 - phi1
-    d_lambda = math.radians(lon2 - lon1)
-    a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
-    return 2 * _EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
-
-
-# --- derivatives -------------------------------------------------------------------------------
-
-
-def render_derivatives(source_fileobj: IO[bytes], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Derivatives:
-    """Upright sRGB JPEG thumbnail and preview with no metadata at all, plus the pHash of the preview.
-
-    The hash is taken from the preview so that every source, whatever its size or format, goes through
-    the same reduction before hashing. JPEG sources are decoded at the smallest DCT scale (1/2, 1/4,
-    1/8) that still covers the preview: a 12 MP photo never exists in memory at full size. Other
-    formats are reduced in place before they are turned upright, so the full-size pixels exist once.
-    """
-    display = safe_display_name(getattr(source_fileobj, "name", None))
-    opened = _open_checked(source_fileobj, display=display, max_pixels=max_pixels)
-    try:
-        with opened.image as im:
-            if im.format in _JPEG_FORMATS:
-                # pillow-heif's draft would pick an embedded thumbnail instead, whose pixels need not
-                # be the photo's: the copies reviewers see are always made from the photo itself.
-                im.draft("RGB", _cover_box(im.size, PREVIEW_MAX_SIDE))
-            _decode(im, source_fileobj, display=display)
-            preview = _preview(im)
-        method = _TRANSPOSE.get(opened.orientation or 1)
-        if method is not None:
-            preview = preview.transpose(method)
-        preview = _to_srgb_rgb(preview, opened.icc)
-        thumbnail = preview.copy()
-        thumbnail.thumbnail((THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE), Image.Resampling.LANCZOS)
-        return Derivatives(
-            thumbnail=_encode_jpeg(thumbnail),
-            thumbnail_size=thumbnail.size,
-            preview=_encode_jpeg(preview),
-            preview_size=preview.size,
-            phash=perceptual_hash(preview),
-        )
-    except MemoryError:
-        raise _too_demanding(display) from None
-
-
-_STRIP_ROWS = 32  # rows of the reduced image per strip: a 50 MP strip is about 6 MB
-
-
-def _preview(im: Image.Image) -> Image.Image:
-    """A copy whose longest side is at most PREVIEW_MAX_SIDE, made with no second full-size image.
-
-    `thumbnail` works in place (the full-size pixels are replaced by the reduced ones). Pillow reduces
-    and resizes an image with transparency through a premultiplied full-size copy (another 200 MB at
-    50 MP), so such an image is first box-reduced strip by strip to just above the preview's size,
-    and the full-size pixels are let go before the rest.
-    """
-    factor = int(max(im.size) / PREVIEW_MAX_SIDE)
-    if im.mode in {"RGBA", "LA"} and factor >= 2:
-        width, height = im.size
-        reduced = Image.new(im.mode, (math.ceil(width / factor), math.ceil(height / factor)))
-        rows = _STRIP_ROWS * factor
-        for top in range(0, height, rows):
-            strip = im.crop((0, top, width, min(height, top + rows))).reduce(factor)
-            reduced.paste(strip, (0, top // factor))
-        im.close()  # the caller's `with` closes it again, harmlessly
-        im = reduced
-    im.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE), Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
-    return im.copy()
-
-
-_REDUCING_GAP = 3.0
-_STRIP_ROWS = 32  # rows of the reduced image per strip: a 50 MP strip is about 6 MB
-
-
-# EXIF orientation -> the turn that makes the stored pixels upright (as ImageOps.exif_transpose).
-_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-
-
 @contextlib.contextmanager
 def memory_ceiling(extra_bytes: int) -> Iterator[None]:
     """Cap this process's address space at what it uses now plus `extra_bytes`, while inside.
@@ -637,70 +432,3 @@ def _lower_address_space(extra_bytes: int) -> tuple[int, int] | None:
         return None  # already tighter
     resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
     return soft, hard
-
-
-def _cover_box(size: tuple[int, int], longest: int) -> tuple[int, int]:
-    """The smallest box, same aspect, whose longest side is `longest` (or the image, if smaller)."""
-    width, height = size
-    scale = min(1.0, longest / max(width, height, 1))
-    return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
-
-
-_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-
-
-def _to_srgb_rgb(im: Image.Image, icc: bytes | None) -> Image.Image:
-    """Flatten transparency onto white and convert to sRGB from `icc`, since the profile is not kept."""
-    if im.mode in {"RGBA", "LA", "PA"} or (im.mode == "P" and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        flat.alpha_composite(rgba)
-        im = flat.convert("RGB")
-    if icc and im.mode in {"RGB", "CMYK", "L"}:
-        try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            converted = ImageCms.profileToProfile(im, source, _SRGB, outputMode="RGB")
-        except (ImageCms.PyCMSError, OSError, ValueError):
-            converted = None
-        if converted is not None:
-            im = converted
-    return im if im.mode == "RGB" else im.convert("RGB")
-
-
-def _encode_jpeg(im: Image.Image) -> bytes:
-    clean = im.copy()
-    clean.info = {}  # Pillow re-writes some info keys (JPEG comment) unless told otherwise
-    out = io.BytesIO()
-    clean.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
-    return out.getvalue()
-
-
-# --- perceptual hashing ------------------------------------------------------------------------
-
-
-def perceptual_hash(image: Image.Image) -> int:
-    """64-bit pHash as a signed integer (PostgreSQL bigint), bits in imagehash's order."""
-    bits = np.asarray(imagehash.phash(image).hash, dtype=bool).flatten()
-    return int.from_bytes(np.packbits(bits).tobytes(), "big", signed=True)
-
-
-def hamming(a: int, b: int) -> int:
-    return ((a ^ b) & _HASH_MASK).bit_count()
-
-
-def is_near_duplicate(a: int, b: int) -> bool:
-    return hamming(a, b) <= NEAR_DUPLICATE_THRESHOLD
-
-
-def hash_bands(h: int, bands: int = HASH_BANDS) -> list[int]:
-    """Split the 64 bits, most significant first, into `bands` unsigned integers of equal width.
-
-    Store one column (or row) per band and look candidates up by equality on any band; hashes within
-    `bands - 1` bits of each other always share a band, the rest are filtered with `hamming`.
-    """
-    if bands < 1 or 64 % bands:
-        raise ValueError(f"bands must divide 64, got {bands}")
-    width = 64 // bands
-    unsigned = h & _HASH_MASK
-    band_mask = (1 << width) - 1
-    return [(unsigned >> (64 - width * (index + 1))) & band_mask for index in range(bands)]

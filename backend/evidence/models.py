@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.models import latitude_field, longitude_field
-from evidence.imaging import HASH_BANDS
+from evidence.derivatives import HASH_BANDS
 
 BAND_FIELDS = tuple(f"band{index}" for index in range(HASH_BANDS))
 

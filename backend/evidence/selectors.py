@@ -8,8 +8,8 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from common.exceptions import NotFound
+from evidence.derivatives import NEAR_DUPLICATE_THRESHOLD, hash_bands
 from evidence.flags import earlier_unit_id
-from evidence.imaging import NEAR_DUPLICATE_THRESHOLD, hash_bands
 from evidence.models import BAND_FIELDS, Photo
 from orgs.models import User
 from orgs.scope import Action, unit_condition, units_for

@@ -25,17 +25,16 @@ from django.utils.translation import gettext as _
 
 from common import files, idempotency
 from evidence import selectors, storage
+from evidence.derivatives import hash_bands, render_derivatives
+from evidence.exif import distance_km
 from evidence.imaging import (
     ImageRejected,
     Measurement,
     PhotoInfo,
     RejectionCode,
-    distance_km,
-    hash_bands,
     inspect_upload,
     measure_upload,
     memory_ceiling,
-    render_derivatives,
     safe_display_name,
 )
 from evidence.models import BAND_FIELDS, EvidenceFlag, Photo

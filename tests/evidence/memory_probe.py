@@ -41,12 +41,12 @@ def _reset_peak() -> None:
 
 
 def measure(step: str, path: Path, ceiling_mb: int = 0) -> dict:
+    from evidence.derivatives import render_derivatives
     from evidence.imaging import (
         DEFAULT_MAX_BYTES,
         DEFAULT_MAX_PIXELS,
         inspect_upload,
         memory_ceiling,
-        render_derivatives,
     )
 
     data = path.read_bytes()
@@ -91,7 +91,7 @@ def main(arguments: list[str]) -> None:
     import django
 
     django.setup()
-    import evidence.imaging  # noqa: F401 - imported before the limit, like a worker that has started
+    import evidence.derivatives  # noqa: F401 - imported before the limit, like a worker that has started
 
     address_space = int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     resource.setrlimit(resource.RLIMIT_AS, (address_space + SAFETY_MARGIN, resource.RLIM_INFINITY))

@@ -11,22 +11,24 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 from PIL import Image, ImageCms
 
-from evidence.imaging import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_MAX_PIXELS,
+from evidence.derivatives import (
     HASH_BANDS,
     NEAR_DUPLICATE_THRESHOLD,
     PREVIEW_MAX_SIDE,
     THUMBNAIL_MAX_SIDE,
+    hamming,
+    hash_bands,
+    is_near_duplicate,
+    render_derivatives,
+)
+from evidence.exif import distance_km
+from evidence.imaging import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PIXELS,
     ImageRejected,
     PhotoInfo,
     RejectionCode,
-    distance_km,
-    hamming,
-    hash_bands,
     inspect_upload,
-    is_near_duplicate,
-    render_derivatives,
     safe_display_name,
 )
 from tests.evidence.photos import encode, heic, jpeg, make_exif, png_bomb, real_looking_photo

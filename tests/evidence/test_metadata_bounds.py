@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from evidence.derivatives import render_derivatives
 from evidence.imaging import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
     ImageRejected,
     inspect_upload,
-    render_derivatives,
 )
 from evidence.metadata import EXIF_MAX_BYTES, IFD_MAX_ENTRIES, read_exif, without_metadata
 from tests.evidence.photos import (

@@ -39,7 +39,7 @@ import itertools
 import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
-from evidence.imaging import HASH_BANDS, NEAR_DUPLICATE_THRESHOLD, hamming, hash_bands, render_derivatives
+from evidence.derivatives import HASH_BANDS, NEAR_DUPLICATE_THRESHOLD, hamming, hash_bands, render_derivatives
 from tests.evidence.photos import jpeg, make_exif, real_looking_photo, strip_jpeg_metadata
 
 # Size matters for the transforms (resizing a 12 MP photo is not resizing a 3 MP one), so both appear.

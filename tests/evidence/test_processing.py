@@ -8,7 +8,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from evidence import services
-from evidence.imaging import HASH_BANDS, hash_bands
+from evidence.derivatives import HASH_BANDS, hash_bands
 from evidence.jobs import process_photo
 from evidence.models import EvidenceFlag, Photo
 from orgs.models import Role
