@@ -8,6 +8,7 @@ and at least one band is equal, so an indexed equality lookup per band finds eve
 tests/evidence/test_near_duplicates.py holds the measurements the threshold rests on.
 """
 
+import importlib
 import io
 import math
 from dataclasses import dataclass
@@ -165,6 +166,13 @@ def _encode_jpeg(im: Image.Image) -> bytes:
 
 
 # --- perceptual hashing ------------------------------------------------------------------------
+
+
+def load_hashing() -> None:
+    """Load scipy's FFT, which imagehash's pHash imports on first use. The photo job calls this before
+    its memory ceiling (loading a shared library under the ceiling could fail for want of address
+    space); the web processes, which never hash, are spared its 17 MB."""
+    importlib.import_module("scipy.fftpack")
 
 
 def perceptual_hash(image: Image.Image) -> int:

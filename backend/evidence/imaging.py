@@ -12,7 +12,6 @@ their hash are made by evidence.derivatives.
 import contextlib
 import enum
 import hashlib
-import importlib
 import os
 import re
 import resource
@@ -33,11 +32,10 @@ from evidence.metadata import ExifFields, read_exif, take_from_info, without_met
 
 # Idempotent; makes Pillow open HEIF/HEIC (iPhones' default format) through libheif.
 register_heif_opener()
-# What Pillow and imagehash would otherwise load on first use (format plugins, scipy's FFT) is loaded
-# now: loading a shared library inside the photo job's memory ceiling could fail for want of address
-# space, and the first job would pay for it.
+# What Pillow would otherwise load on first use (its format plugins) is loaded now: loading a shared
+# library inside the photo job's memory ceiling could fail for want of address space, and the first
+# job would pay for it. (scipy's FFT, which only the job's pHash needs: evidence.derivatives.load_hashing.)
 Image.init()
-scipy_fftpack = importlib.import_module("scipy.fftpack")
 
 # Pillow format ids we decode. MPO is what Pillow calls a JPEG carrying extra frames (many phones
 # embed a depth map or a second exposure); it is opened by the JPEG plugin and decodes as a JPEG.

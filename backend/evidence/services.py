@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from common import files, idempotency
 from evidence import selectors, storage
-from evidence.derivatives import hash_bands, render_derivatives
+from evidence.derivatives import hash_bands, load_hashing, render_derivatives
 from evidence.exif import distance_km
 from evidence.imaging import (
     ImageRejected,
@@ -300,6 +300,7 @@ def photo_process(*, photo_id: int) -> Photo | None:
         except FileNotFoundError:
             return _fail(photo, _("The original file is missing from storage; upload the photo again."))
         try:
+            load_hashing()  # before the ceiling: a shared library may not load under it
             with memory_ceiling(settings.EVIDENCE_JOB_MEMORY_MB * 1024 * 1024):
                 derivatives = render_derivatives(
                     io.BytesIO(data), max_pixels=settings.EVIDENCE_MAX_PHOTO_PIXELS

@@ -91,7 +91,9 @@ def main(arguments: list[str]) -> None:
     import django
 
     django.setup()
-    import evidence.derivatives  # noqa: F401 - imported before the limit, like a worker that has started
+    import evidence.derivatives
+
+    evidence.derivatives.load_hashing()  # before the limit, as the photo job does before its ceiling
 
     address_space = int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     resource.setrlimit(resource.RLIMIT_AS, (address_space + SAFETY_MARGIN, resource.RLIM_INFINITY))

@@ -4,6 +4,7 @@ process of their own, cost what the same photo without them costs; odd EXIF neve
 
 import io
 import json
+import os
 import random
 import struct
 import subprocess
@@ -194,3 +195,23 @@ def test_the_memory_ceiling_turns_an_overdemanding_photo_into_a_rejection(tmp_pa
         ("small.png", "inspect", "accepted"),
         ("small.png", "render", "accepted"),
     ]
+
+
+def test_a_process_serving_pages_and_the_api_does_not_load_the_hashing_library():
+    """scipy's FFT (17 MB) serves only the photo job's pHash, which loads it just before its memory
+    ceiling (evidence.derivatives.load_hashing): a web process, which imports every view, never does."""
+    code = (
+        "import sys, django; django.setup(); import config.urls, evidence.services; "
+        "print('scipy.fftpack' in sys.modules); "
+        "from evidence.derivatives import load_hashing; load_hashing(); print('scipy.fftpack' in sys.modules)"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO / "backend",
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert completed.stdout.split() == ["False", "True"]
