@@ -165,9 +165,8 @@ class AssignmentRows:
     def __getitem__(self, window: slice) -> list[Assignment]:
         start, stop = window.start or 0, window.stop
         if self._read is not None and self._read[0] == start and stop is not None and stop <= self._read[1]:
-            return self._read[
-                2
-            ]  # the expected page, read with the count (the paginator cuts it at the last row)
+            # The expected page, read with the count (the paginator cuts it at the last row).
+            return self._read[2]
         return self._page(start, stop)[0]
 
     def _page(

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from common.serializers import LocalDateTimeField, StrictSerializer, display_field
+from common.serializers import LocalDateTimeField, StrictSerializer, choice_labels, display_field
 from common.times import local_iso
 from evidence.serializers import FlagSerializer, PhotoSerializer, evidence_of
 from orgs.models import level_key
@@ -214,15 +214,6 @@ class TaskBriefSerializer(serializers.ModelSerializer):
             "evidence_requirements",
         ]
 
-    def to_representation(self, instance: PracticeTask) -> dict[str, Any]:
-        """Once per task and serialization: an inbox page holds many assignments of the same few tasks
-        (a district's first page of 50 rows named 8), and the brief is the task's alone."""
-        briefs = self.context.setdefault("_task_briefs", {})
-        key = (instance.pk, instance.updated_at)
-        if key not in briefs:
-            briefs[key] = super().to_representation(instance)
-        return briefs[key]
-
 
 class SubmissionOutputSerializer(serializers.ModelSerializer):
     """A report with its photos (and their flags), its own flags and the review decision.
@@ -308,8 +299,8 @@ class AssignmentListSerializer(serializers.ListSerializer):
     def to_representation(self, data: Any) -> list[dict[str, Any]]:
         grants = grants_in(self.context)
         time = partial(local_iso, zone=timezone.get_current_timezone())
-        labels = _labels(Assignment)
-        task_labels = _labels(PracticeTask)
+        labels = choice_labels(Assignment, "status")
+        task_labels = choice_labels(PracticeTask, "status")
         units: dict[int, dict[str, Any]] = {}
         tasks: dict[int, dict[str, Any]] = {}
 
@@ -358,11 +349,6 @@ class AssignmentListSerializer(serializers.ListSerializer):
             }
             for row in data
         ]
-
-
-def _labels(model: Any) -> dict[str, str]:
-    """The reader's-language labels of `model.status`, as `status_display` shows them."""
-    return {value: str(label) for value, label in model._meta.get_field("status").flatchoices}
 
 
 class AssignmentOutputSerializer(AssignmentActionsMixin, serializers.ModelSerializer):
