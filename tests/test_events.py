@@ -10,7 +10,14 @@ from common.jobs import dispatch_events
 from common.models import DomainEvent
 from tasks import services
 from tasks.models import Assignment
-from tests.tasks.helpers import assignment_of, make_task, published_task, review, submit
+from tests.tasks.helpers import (
+    assignment_of,
+    delegate_to_communities,
+    make_task,
+    published_task,
+    review,
+    submit,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -78,12 +85,7 @@ def test_new_assignments_are_found_from_the_announcement(world, people, heard):
     officer = people["district_officer"]
     task = published_task(officer, world["A"], [{"unit": world["A"].pk, "level": "street"}])
     s1 = assignment_of(task, world["S1"])
-    services.assignment_delegate(
-        actor=people["street_officer"],
-        assignment=s1,
-        targets=[{"unit": world["S1"].pk, "level": "community"}],
-        due_at=s1.due_at,
-    )
+    delegate_to_communities(s1, people["street_officer"])
     dispatch_events()
     delegated = next(event for event in heard if event.name == "assignment.delegated")
     from django.utils.dateparse import parse_datetime

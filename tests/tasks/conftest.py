@@ -9,7 +9,14 @@ from orgs.models import Role
 from tasks import services
 from tasks.models import Assignment
 from tests.factories import make_member
-from tests.tasks.helpers import assignment_of, make_task, published_task, review, submit
+from tests.tasks.helpers import (
+    assignment_of,
+    delegate_to_communities,
+    make_task,
+    published_task,
+    review,
+    submit,
+)
 
 
 @pytest.fixture
@@ -46,12 +53,7 @@ def states(world, people):
     # A street that delegated to its communities: one approved, one still pending.
     delegating_task = published_task(officer, world["A"], [{"unit": world["A"].pk, "level": "street"}])
     s1_delegated = assignment_of(delegating_task, world["S1"])
-    services.assignment_delegate(
-        actor=people["street_officer"],
-        assignment=s1_delegated,
-        targets=[{"unit": world["S1"].pk, "level": "community"}],
-        due_at=s1_delegated.due_at,
-    )
+    delegate_to_communities(s1_delegated, people["street_officer"])
     child_c1 = Assignment.objects.get(task=delegating_task, unit=world["C1"])
     submit(child_c1, worker)
     review(child_c1, people["street_officer"], rating=5)
@@ -65,12 +67,7 @@ def states(world, people):
         evidence_requirements={"min_photos": 0, "all_delegated_required": True},
     )
     s1_strict = assignment_of(strict_task, world["S1"])
-    services.assignment_delegate(
-        actor=people["street_officer"],
-        assignment=s1_strict,
-        targets=[{"unit": world["S1"].pk, "level": "community"}],
-        due_at=s1_strict.due_at,
-    )
+    delegate_to_communities(s1_strict, people["street_officer"])
     strict_child = Assignment.objects.get(task=strict_task, unit=world["C1"])
     submit(strict_child, worker)
     review(strict_child, people["street_officer"])

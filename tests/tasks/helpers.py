@@ -77,6 +77,16 @@ def review(
     )
 
 
+def delegate_to_communities(assignment: Assignment, actor):
+    """下派: the holder passes its assignment on to every community below its unit, due when it is."""
+    return services.assignment_delegate(
+        actor=actor,
+        assignment=assignment,
+        targets=[{"unit": assignment.unit_id, "level": "community"}],
+        due_at=assignment.due_at,
+    )
+
+
 def bulk_units(parent: OrgUnit, count: int, prefix: str, *, children_each: int = 0) -> list[int]:
     """`count` units under `parent` (each with `children_each` units below), fast: bulk insert + one renumbering.
 

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from orgs import services as org_services
 from tests.conftest import login
 from tests.factories import platform_admin
-from tests.tasks.helpers import assignment_of, category, published_task, submit
+from tests.tasks.helpers import assignment_of, category, delegate_to_communities, published_task, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -173,14 +173,8 @@ def test_after_a_move_only_someone_above_both_streets_reviews_the_old_delegation
         people["district_officer"], world["A"], [{"unit": world["A"].pk, "level": "street"}]
     )
     s1 = assignment_of(task, world["S1"])
-    from tasks import services
 
-    services.assignment_delegate(
-        actor=people["street_officer"],
-        assignment=s1,
-        targets=[{"unit": world["S1"].pk, "level": "community"}],
-        due_at=s1.due_at,
-    )
+    delegate_to_communities(s1, people["street_officer"])
     c1_child = assignment_of(task, world["C1"])
     submit(c1_child, people["community_worker"])
     org_services.unit_move(actor=platform_admin(), unit=world["C1"], new_parent=world["S2"])

@@ -8,7 +8,7 @@ from django.utils import timezone
 from tasks import services
 from tasks.models import Assignment, AssignmentEvent
 from tests.conftest import login
-from tests.tasks.helpers import assignment_of, published_task, review, submit
+from tests.tasks.helpers import assignment_of, delegate_to_communities, published_task, review, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -130,12 +130,7 @@ def test_a_unit_that_already_holds_the_task_is_skipped(world, people):
         people["district_officer"], world["A"], [{"unit": world["S1"].pk}, {"unit": world["C1"].pk}]
     )
     s1 = assignment_of(task, world["S1"])
-    result = services.assignment_delegate(
-        actor=people["street_officer"],
-        assignment=s1,
-        targets=[{"unit": world["S1"].pk, "level": "community"}],
-        due_at=s1.due_at,
-    )
+    result = delegate_to_communities(s1, people["street_officer"])
     assert result.created == 1
     assert assignment_of(task, world["C1"]).parent_id is None  # still the district's direct assignment
     assert assignment_of(task, world["C2"]).parent_id == s1.pk
@@ -162,12 +157,7 @@ def test_a_returned_child_blocks_the_parent_until_approved(api, world, people, t
 
 
 def test_children_of_a_cancelled_task_end_too_and_no_more_delegation(api, world, people, task, s1):
-    services.assignment_delegate(
-        actor=people["street_officer"],
-        assignment=s1,
-        targets=[{"unit": world["S1"].pk, "level": "community"}],
-        due_at=s1.due_at,
-    )
+    delegate_to_communities(s1, people["street_officer"])
     services.task_cancel(actor=people["district_officer"], task=task)
     assert set(Assignment.objects.filter(task=task).values_list("status", flat=True)) == {"cancelled"}
     login(api, people["street_officer"])

@@ -8,12 +8,20 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.serializers import ListSerializer
 
 from orgs.scope import Grants
-from tasks import inbox, selectors, services
+from tasks import inbox, selectors
 from tasks.models import Assignment
 from tasks.serializers import AssignmentOutputSerializer
 from tests.conftest import login
 from tests.factories import UserFactory, platform_admin
-from tests.tasks.helpers import assignment_of, bulk_units, category, published_task, review, submit
+from tests.tasks.helpers import (
+    assignment_of,
+    bulk_units,
+    category,
+    delegate_to_communities,
+    published_task,
+    review,
+    submit,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -128,12 +136,7 @@ def test_the_inbox_shows_each_parents_rollup(api, world, people, task):
     # C1 and C2 already hold direct assignments of this task, so use another task.
     other = published_task(people["district_officer"], world["A"], [{"unit": world["S1"].pk}])
     parent = assignment_of(other, world["S1"])
-    services.assignment_delegate(
-        actor=people["street_officer"],
-        assignment=parent,
-        targets=[{"unit": world["S1"].pk, "level": "community"}],
-        due_at=parent.due_at,
-    )
+    delegate_to_communities(parent, people["street_officer"])
     child = assignment_of(other, world["C1"])
     submit(child, people["community_worker"])
     review(child, people["street_officer"])
@@ -204,12 +207,7 @@ def test_assignment_detail_runs_a_constant_number_of_queries(
     task = published_task(people["district_officer"], world["A"], [{"unit": world["S2"].pk}])
     parent = assignment_of(task, world["S2"])
     bulk_units(world["S2"], 40, "R")
-    services.assignment_delegate(
-        actor=people["district_officer"],
-        assignment=parent,
-        targets=[{"unit": world["S2"].pk, "level": "community"}],
-        due_at=parent.due_at,
-    )
+    delegate_to_communities(parent, people["district_officer"])
     login(api, people["district_officer"])
     with django_assert_max_num_queries(3):  # the assignment, its rollup, its children with their reports
         body = api.get(f"/api/v1/assignments/{parent.pk}/").json()

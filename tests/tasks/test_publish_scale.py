@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tasks.models import Assignment
 from tests.conftest import login
-from tests.tasks.helpers import assignment_of, bulk_units, make_task, published_task
+from tests.tasks.helpers import assignment_of, bulk_units, delegate_to_communities, make_task, published_task
 
 pytestmark = pytest.mark.django_db
 
@@ -48,8 +48,6 @@ def test_publishing_1000_targets_takes_as_many_queries_as_10(api, world, people,
 def test_delegating_to_1000_units_takes_as_many_queries_as_to_10(
     world, people, django_assert_max_num_queries
 ):
-    from tasks import services
-
     bulk_units(world["S1"], 10, "DS")
     bulk_units(world["S2"], 1000, "DB")
     task = published_task(
@@ -58,12 +56,7 @@ def test_delegating_to_1000_units_takes_as_many_queries_as_to_10(
     for street, expected in (("S1", 12), ("S2", 1001)):
         parent = assignment_of(task, world[street])
         with django_assert_max_num_queries(10):
-            result = services.assignment_delegate(
-                actor=people["district_officer"],
-                assignment=parent,
-                targets=[{"unit": world[street].pk, "level": "community"}],
-                due_at=parent.due_at,
-            )
+            result = delegate_to_communities(parent, people["district_officer"])
         assert result.created == expected
 
 
